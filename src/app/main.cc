@@ -1,0 +1,38 @@
+// inferline: one binary, one subcommand per capability.
+#include <CLI/CLI.hpp>
+
+#include "app/command.h"
+
+int main(int argc, char** argv) {
+  using namespace inferline::app;
+  CLI::App app("inferline: an asynchronous LLM inference platform with exact token quotas",
+               "inferline");
+  app.require_subcommand(0, 1);
+  Commands commands;
+  AddNotYetCommand(app, commands, "serve", "Run the whole platform in one process", "the HTTP server has not landed");
+  AddNotYetCommand(app, commands, "gateway", "Run the HTTP gateway (distributed mode)",
+                   "distributed mode (RabbitMQ, PostgreSQL, Redis) has not landed");
+  AddNotYetCommand(app, commands, "worker", "Run a worker (distributed mode)",
+                   "distributed mode (RabbitMQ, PostgreSQL, Redis) has not landed");
+  AddNotYetCommand(app, commands, "collector", "Run the results collector (distributed mode)",
+                   "distributed mode (RabbitMQ, PostgreSQL, Redis) has not landed");
+  AddNotYetCommand(app, commands, "migrate", "Apply database migrations",
+                   "PostgreSQL migrations have not landed");
+  AddNotYetCommand(app, commands, "keys", "Create, list and revoke API keys",
+                   "the platform store has not landed");
+  AddNotYetCommand(app, commands, "generate", "Generate text from a model on the command line",
+                   "the inference engine has not landed");
+  AddNotYetCommand(app, commands, "bench", "Run the built-in benchmarks",
+                   "the engine benchmark has not landed");
+  AddNotYetCommand(app, commands, "pull", "Download a model from the Hugging Face Hub",
+                   "the model downloader has not landed");
+  AddNotYetCommand(app, commands, "tokenize", "Print the token ids of a text",
+                   "the tokenizer CLI has not landed");
+  AddVersionCommand(app, commands);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return commands.RunSelected(app);
+}
