@@ -1,0 +1,94 @@
+#include "engine/ops/thread_pool.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cstdlib>
+#include <cstdio>
+
+namespace inferline::engine {
+namespace {
+
+// Set while a thread is running chunks of some pool's job, to catch re-entrant ParallelFor.
+thread_local const ThreadPool* tls_running_pool = nullptr;
+
+}  // namespace
+
+ThreadPool::ThreadPool(int num_threads) {
+  if (num_threads <= 0) {
+    num_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  }
+  workers_.reserve(num_threads - 1);
+  for (int i = 1; i < num_threads; ++i) {
+    workers_.emplace_back([this, i] { WorkerLoop(i); });
+  }
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  for (auto& t : workers_) t.join();
+}
+
+void ThreadPool::ParallelFor(int64_t n, int64_t min_chunk, const RangeFn& fn) {
+  if (n <= 0) return;
+  if (tls_running_pool == this) {
+    // A "cannot happen" bug in the caller: crash loudly rather than deadlock.
+    std::fprintf(stderr, "ThreadPool::ParallelFor called from inside its own callback\n");
+    std::abort();
+  }
+  min_chunk = std::max<int64_t>(1, min_chunk);
+  // Small loops, or a pool of one: run inline, no wake-ups.
+  if (workers_.empty() || n <= min_chunk) {
+    fn(0, n, 0);
+    return;
+  }
+  std::lock_guard<std::mutex> job_lock(job_mu_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    fn_ = &fn;
+    n_ = n;
+    // About four chunks per thread balances uneven chunks without much counter traffic.
+    const int64_t target = (n + 4 * num_threads() - 1) / (4 * num_threads());
+    chunk_ = std::max(min_chunk, target);
+    next_.store(0, std::memory_order_relaxed);
+    busy_ = static_cast<int>(workers_.size());
+    ++generation_;
+  }
+  wake_.notify_all();
+  RunChunks(0);
+  std::unique_lock<std::mutex> lock(mu_);
+  done_.wait(lock, [this] { return busy_ == 0; });
+  fn_ = nullptr;
+}
+
+void ThreadPool::RunChunks(int worker) {
+  tls_running_pool = this;
+  for (;;) {
+    const int64_t begin = next_.fetch_add(chunk_, std::memory_order_relaxed);
+    if (begin >= n_) break;
+    (*fn_)(begin, std::min(n_, begin + chunk_), worker);
+  }
+  tls_running_pool = nullptr;
+}
+
+void ThreadPool::WorkerLoop(int worker) {
+  uint64_t seen = 0;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
+      if (stopping_) return;
+      seen = generation_;
+    }
+    RunChunks(worker);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (--busy_ == 0) done_.notify_one();
+    }
+  }
+}
+
+}  // namespace inferline::engine

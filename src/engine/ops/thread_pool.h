@@ -1,0 +1,65 @@
+// A fixed pool of worker threads for data-parallel loops (matmul rows, attention heads).
+//
+// ParallelFor splits [0, n) into chunks that the workers and the calling thread take from a
+// shared atomic counter, and returns when every chunk is done. There is no task queue and no
+// future: the engine only ever needs "run this loop on all cores", and keeping it that narrow
+// keeps the hot path free of allocations.
+//
+// Thread-safety: ParallelFor may be called from any thread; concurrent calls are serialised
+// (one loop runs at a time, on all threads). The pool must outlive every call. A callback must
+// not call ParallelFor on the same pool (that would deadlock); this is checked.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace inferline::engine {
+
+class ThreadPool {
+ public:
+  // fn(begin, end, worker): process items [begin, end); `worker` is in [0, num_threads()) and
+  // is unique among the callbacks running at the same moment (index per-thread scratch by it).
+  using RangeFn = std::function<void(int64_t begin, int64_t end, int worker)>;
+
+  // num_threads counts the calling thread too; 0 means std::thread::hardware_concurrency().
+  explicit ThreadPool(int num_threads = 0);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int num_threads() const { return static_cast<int>(workers_.size()) + 1; }
+
+  // Runs fn over [0, n) in chunks of at least `min_chunk` items and blocks until all are done.
+  void ParallelFor(int64_t n, int64_t min_chunk, const RangeFn& fn);
+
+ private:
+  void WorkerLoop(int worker);
+  // Takes chunks of the current job until none are left.
+  void RunChunks(int worker);
+
+  std::vector<std::thread> workers_;
+
+  // Serialises ParallelFor callers: one job at a time.
+  std::mutex job_mu_;
+
+  // Guards generation_, stopping_ and the job fields below (which are written only while no
+  // worker is inside RunChunks).
+  std::mutex mu_;
+  std::condition_variable wake_;  // workers wait for a new generation
+  std::condition_variable done_;  // the caller waits for busy_ == 0
+  uint64_t generation_ = 0;
+  bool stopping_ = false;
+  int busy_ = 0;  // workers that have not finished the current generation
+
+  const RangeFn* fn_ = nullptr;
+  int64_t n_ = 0;
+  int64_t chunk_ = 1;
+  std::atomic<int64_t> next_{0};
+};
+
+}  // namespace inferline::engine
