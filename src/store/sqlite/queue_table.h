@@ -1,0 +1,30 @@
+// The embedded broker's table, queue_messages (schema in migrations/sqlite). Inserting lives
+// here because two writers share it: SqliteStore::CreateRequest (the request record and its
+// message in one transaction) and queue::SqliteBroker::Publish.
+//
+// Thread-safety: call only from a write operation (the writer thread).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "common/status.h"
+#include "queue/message.h"
+#include "store/sqlite/change_signal.h"
+#include "store/sqlite/sqlite_database.h"
+
+namespace inferline::store {
+
+// Message states in queue_messages.state.
+inline constexpr int64_t kQueueReady = 0;
+inline constexpr int64_t kQueueLeased = 1;
+inline constexpr int64_t kQueueDeadReported = 2;
+
+// Inserts a ready message (a no-op when meta.message_id is set and a message with that id is
+// still in the queue) and wakes blocked consumers once the transaction commits.
+[[nodiscard]] Status InsertQueueMessage(WriteTx& tx, ChangeSignal& signal,
+                                        std::string_view queue, std::string_view payload,
+                                        const queue::MessageMeta& meta, int64_t visible_at_ms,
+                                        int64_t published_at_ms);
+
+}  // namespace inferline::store

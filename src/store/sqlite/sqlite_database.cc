@@ -1,0 +1,216 @@
+#include "store/sqlite/sqlite_database.h"
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <exception>
+
+#include "store/sqlite/sqlite_migrations.h"
+
+namespace inferline::store {
+namespace {
+
+int64_t NowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Status RunCached(Connection& conn, std::string_view sql) {
+  ASSIGN_OR_RETURN(Statement st, conn.Prepare(sql));
+  return st.Run();
+}
+
+}  // namespace
+
+Result<std::shared_ptr<SqliteDatabase>> SqliteDatabase::Open(const DatabaseOptions& options) {
+  if (options.path.empty() || options.path == ":memory:" || options.path.starts_with("file:")) {
+    return InvalidArgument("the embedded database needs a file path (WAL mode)", "path");
+  }
+  if (options.readers < 1 || options.readers > 64) {
+    return InvalidArgument("readers must be 1..64", "readers");
+  }
+  std::shared_ptr<SqliteDatabase> db(new SqliteDatabase(options));
+  RETURN_IF_ERROR(db->Init());
+  return db;
+}
+
+Status SqliteDatabase::Init() {
+  if (sqlite3_threadsafe() == 0) return Internal("SQLite was built without thread support");
+  ASSIGN_OR_RETURN(writer_conn_, Connection::Open(options_.path, Connection::Mode::kReadWrite,
+                                                  options_.busy_timeout_ms));
+  Connection& w = *writer_conn_;
+  RETURN_IF_ERROR(w.Exec("PRAGMA journal_mode=WAL").Annotate(options_.path));
+  RETURN_IF_ERROR(w.Exec(options_.synchronous_full ? "PRAGMA synchronous=FULL"
+                                                   : "PRAGMA synchronous=NORMAL"));
+  RETURN_IF_ERROR(w.Exec("PRAGMA temp_store=MEMORY"));
+  {
+    // journal_mode=WAL silently stays "memory"/"delete" on some file systems; refuse that.
+    ASSIGN_OR_RETURN(Statement st, w.Prepare("PRAGMA journal_mode"));
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row || st.Text(0) != "wal") {
+      return Unavailable(fmt::format("'{}' cannot use WAL journaling", options_.path));
+    }
+  }
+  ASSIGN_OR_RETURN(std::vector<Migration> migrations, ParseMigrations(EmbeddedMigrationFiles()));
+  ASSIGN_OR_RETURN(schema_version_, ApplyMigrations(w, migrations, NowMillis()));
+
+  for (int i = 0; i < options_.readers; ++i) {
+    ASSIGN_OR_RETURN(std::unique_ptr<Connection> r,
+                     Connection::Open(options_.path, Connection::Mode::kReadWrite,
+                                      options_.busy_timeout_ms));
+    RETURN_IF_ERROR(r->Exec("PRAGMA query_only=1"));
+    free_readers_.push_back(std::move(r));
+  }
+  writer_ = std::thread([this] { WriterLoop(); });
+  return Status::Ok();
+}
+
+SqliteDatabase::~SqliteDatabase() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (writer_.joinable()) writer_.join();
+}
+
+Status SqliteDatabase::Write(WriteFn fn) {
+  Waiter waiter;
+  Enqueue(Op{std::move(fn), &waiter, {}, {}});
+  std::unique_lock lock(waiter.mu);
+  waiter.cv.wait(lock, [&] { return waiter.done; });
+  return std::move(waiter.status);
+}
+
+void SqliteDatabase::Waiter::Complete(Status st) {
+  std::lock_guard lock(mu);
+  status = std::move(st);
+  done = true;
+  cv.notify_one();
+}
+
+void SqliteDatabase::WriteAsync(WriteFn fn, DoneFn done) {
+  Enqueue(Op{std::move(fn), nullptr, std::move(done), {}});
+}
+
+void SqliteDatabase::Enqueue(Op op) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_) {
+      pending_.push_back(std::move(op));
+      if (pending_.size() == 1) cv_.notify_one();
+      return;
+    }
+  }
+  // Closed: complete at once, outside the lock.
+  op.status = Unavailable("the database is closed");
+  if (op.done) op.done(op.status);
+  if (op.waiter != nullptr) op.waiter->Complete(op.status);
+}
+
+void SqliteDatabase::WriterLoop() {
+  std::vector<Op> batch;
+  while (true) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return !pending_.empty() || stopping_; });
+      if (pending_.empty()) return;  // stopping, and everything submitted is done
+      if (pending_.size() <= options_.max_batch) {
+        batch.swap(pending_);
+      } else {
+        auto end = pending_.begin() + static_cast<std::ptrdiff_t>(options_.max_batch);
+        batch.assign(std::make_move_iterator(pending_.begin()), std::make_move_iterator(end));
+        pending_.erase(pending_.begin(), end);
+      }
+    }
+    RunBatch(batch);
+    batch.clear();
+  }
+}
+
+Status SqliteDatabase::RunOp(Op& op, bool savepoint, std::vector<std::function<void()>>& hooks) {
+  Connection& conn = *writer_conn_;
+  if (savepoint) RETURN_IF_ERROR(RunCached(conn, "SAVEPOINT op"));
+  WriteTx tx(conn);
+  Status st;
+  try {
+    st = op.fn(tx);
+  } catch (const std::exception& e) {
+    st = Internal(fmt::format("write operation threw: {}", e.what()));
+  }
+  if (sqlite3_get_autocommit(conn.raw()) != 0) {
+    // SQLite rolled the whole transaction back (I/O error, disk full): the batch is lost.
+    return st.ok() ? Internal("transaction ended inside a write operation") : st;
+  }
+  if (savepoint) {
+    if (!st.ok()) RETURN_IF_ERROR(RunCached(conn, "ROLLBACK TO op"));
+    RETURN_IF_ERROR(RunCached(conn, "RELEASE op"));
+  }
+  op.status = st;
+  if (st.ok()) {
+    for (auto& h : tx.hooks_) hooks.push_back(std::move(h));
+  }
+  return Status::Ok();
+}
+
+void SqliteDatabase::RunBatch(std::vector<Op>& batch) {
+  Connection& conn = *writer_conn_;
+  std::vector<std::function<void()>> hooks;
+  // A lone operation needs no savepoint: if it fails, the whole transaction rolls back.
+  bool savepoints = batch.size() > 1;
+  Status batch_status = RunCached(conn, "BEGIN IMMEDIATE");
+  for (size_t i = 0; batch_status.ok() && i < batch.size(); ++i) {
+    batch_status = RunOp(batch[i], savepoints, hooks);
+  }
+  if (batch_status.ok() && !savepoints && !batch[0].status.ok()) {
+    batch_status = RunCached(conn, "ROLLBACK");
+    if (batch_status.ok()) batch_status = batch[0].status;  // report the op's own error
+    hooks.clear();
+  } else if (batch_status.ok()) {
+    batch_status = RunCached(conn, "COMMIT");
+  }
+  if (!batch_status.ok()) {
+    if (sqlite3_get_autocommit(conn.raw()) == 0) (void)conn.Exec("ROLLBACK");
+    hooks.clear();
+    for (Op& op : batch) op.status = batch_status;
+  }
+  transactions_.fetch_add(1, std::memory_order_relaxed);
+  operations_.fetch_add(batch.size(), std::memory_order_relaxed);
+
+  for (auto& h : hooks) h();
+  for (Op& op : batch) {
+    if (op.done) op.done(op.status);
+    if (op.waiter != nullptr) op.waiter->Complete(std::move(op.status));
+  }
+}
+
+Status SqliteDatabase::ReadWith(const std::function<Status(Connection&)>& fn) {
+  std::unique_ptr<Connection> conn;
+  {
+    std::unique_lock lock(readers_mu_);
+    readers_cv_.wait(lock, [&] { return !free_readers_.empty(); });
+    conn = std::move(free_readers_.back());
+    free_readers_.pop_back();
+  }
+  Status st;
+  try {
+    st = fn(*conn);
+  } catch (const std::exception& e) {
+    st = Internal(fmt::format("read operation threw: {}", e.what()));
+  }
+  {
+    std::lock_guard lock(readers_mu_);
+    free_readers_.push_back(std::move(conn));
+  }
+  readers_cv_.notify_one();
+  return st;
+}
+
+WriterStats SqliteDatabase::writer_stats() const {
+  return WriterStats{transactions_.load(std::memory_order_relaxed),
+                     operations_.load(std::memory_order_relaxed)};
+}
+
+}  // namespace inferline::store

@@ -1,0 +1,148 @@
+// SqliteDatabase: the embedded deployment's one database file, shared by SqliteStore, the
+// embedded broker (queue/sqlite) and the local quota ledger (quota/local).
+//
+// Writes: every write from every thread goes through ONE writer thread doing group commit. The
+// writer drains its queue, runs the waiting operations in one transaction (each inside its own
+// SAVEPOINT, so a failing operation rolls back alone), commits once, then completes every
+// waiter. Thousands of small durable writes per second thus cost one commit per batch. Writes
+// run in submission order, so an operation submitted after another (by the same thread, or after
+// observing its effect) commits in the same or a later transaction: WriteAsync followed by Write
+// makes both durable when Write returns.
+//
+// Reads use a pool of separate connections; in WAL mode they run concurrently with the writer
+// and see every transaction committed before they started.
+//
+// Durability: journal_mode=WAL with synchronous=NORMAL (the default) survives a crash of the
+// process (kill -9) at any point; only an OS crash or power loss can lose the last commits.
+// synchronous_full makes every commit fsync as well.
+//
+// Thread-safety: every method may be called from any thread. Write and Read block (disk): never
+// call them on an HTTP I/O thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "store/sqlite/change_signal.h"
+#include "store/sqlite/sqlite_connection.h"
+
+namespace inferline::store {
+
+struct DatabaseOptions {
+  std::string path;  // a file: WAL needs one (created if missing)
+  int readers = 4;
+  int busy_timeout_ms = 5000;
+  bool synchronous_full = false;
+  size_t max_batch = 4096;  // operations per transaction at most
+};
+
+// What a write operation sees: the writer's connection inside an open transaction.
+class WriteTx {
+ public:
+  explicit WriteTx(Connection& conn) : conn_(conn) {}
+  Connection& conn() { return conn_; }
+  // Runs `fn` on the writer thread after the transaction committed (dropped if it did not).
+  void AfterCommit(std::function<void()> fn) { hooks_.push_back(std::move(fn)); }
+
+ private:
+  friend class SqliteDatabase;
+  Connection& conn_;
+  std::vector<std::function<void()>> hooks_;
+};
+
+struct WriterStats {
+  uint64_t transactions = 0;
+  uint64_t operations = 0;
+};
+
+class SqliteDatabase {
+ public:
+  using WriteFn = std::function<Status(WriteTx&)>;
+  using DoneFn = std::function<void(const Status&)>;
+
+  // Opens (creating if needed) the file, applies the embedded migrations and starts the writer.
+  [[nodiscard]] static Result<std::shared_ptr<SqliteDatabase>> Open(const DatabaseOptions& options);
+  ~SqliteDatabase();  // finishes queued writes, then stops the writer
+  SqliteDatabase(const SqliteDatabase&) = delete;
+  SqliteDatabase& operator=(const SqliteDatabase&) = delete;
+
+  // Runs `fn` in the writer's next transaction and returns its Status once committed (or the
+  // commit's error). `fn` runs on the writer thread and must not call Write itself.
+  [[nodiscard]] Status Write(WriteFn fn);
+  // Same without waiting; `done` (optional) runs on the writer thread after the commit.
+  void WriteAsync(WriteFn fn, DoneFn done = {});
+
+  // Runs `fn` with a reader connection borrowed from the pool; returns what `fn` returns.
+  template <class F>
+  auto Read(F&& fn) -> decltype(fn(std::declval<Connection&>())) {
+    using R = decltype(fn(std::declval<Connection&>()));
+    std::optional<R> out;
+    Status st = ReadWith([&](Connection& c) {
+      out.emplace(fn(c));
+      return Status::Ok();
+    });
+    if (!st.ok()) return st;
+    return std::move(*out);
+  }
+
+  // Notified after commits that made queue messages visible (see queue/sqlite).
+  ChangeSignal& queue_signal() { return queue_signal_; }
+  int schema_version() const { return schema_version_; }
+  const std::string& path() const { return options_.path; }
+  WriterStats writer_stats() const;
+
+ private:
+  // Lives on the waiting thread's stack; the writer signals it under `mu` so that the waiter
+  // cannot return (and destroy it) while the writer still touches it.
+  struct Waiter {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    Status status;
+    void Complete(Status st);
+  };
+  struct Op {
+    WriteFn fn;
+    Waiter* waiter = nullptr;
+    DoneFn done;
+    Status status;
+  };
+
+  explicit SqliteDatabase(DatabaseOptions options) : options_(std::move(options)) {}
+  Status Init();
+  Status ReadWith(const std::function<Status(Connection&)>& fn);
+  void Enqueue(Op op);
+  void WriterLoop();
+  void RunBatch(std::vector<Op>& batch);
+  Status RunOp(Op& op, bool savepoint, std::vector<std::function<void()>>& hooks);
+
+  DatabaseOptions options_;
+  int schema_version_ = 0;
+  ChangeSignal queue_signal_;
+
+  std::unique_ptr<Connection> writer_conn_;  // owned by the writer thread once it runs
+
+  std::mutex mu_;  // guards pending_, stopping_
+  std::condition_variable cv_;
+  std::vector<Op> pending_;
+  bool stopping_ = false;
+  std::thread writer_;
+
+  std::atomic<uint64_t> transactions_{0};
+  std::atomic<uint64_t> operations_{0};
+
+  std::mutex readers_mu_;  // guards free_readers_
+  std::condition_variable readers_cv_;
+  std::vector<std::unique_ptr<Connection>> free_readers_;
+};
+
+}  // namespace inferline::store

@@ -1,0 +1,219 @@
+#include "store/sqlite/sqlite_database.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+#include "store/sqlite/sqlite_migrations.h"
+#include "store/sqlite/testing/temp_dir.h"
+
+namespace inferline::store {
+namespace {
+
+std::shared_ptr<SqliteDatabase> OpenOrDie(const std::string& path) {
+  auto db = SqliteDatabase::Open(DatabaseOptions{.path = path});
+  EXPECT_TRUE(db.ok()) << db.status().ToString();
+  return db.ok() ? *db : nullptr;
+}
+
+Status InsertUser(WriteTx& tx, const std::string& id) {
+  ASSIGN_OR_RETURN(Statement st, tx.conn().Prepare(
+      "INSERT INTO users(id, plan, created_at) VALUES (?1, 'free', 0)"));
+  return st.Bind(1, id).Run();
+}
+
+int64_t CountUsers(SqliteDatabase& db) {
+  Result<int64_t> n = db.Read([](Connection& c) -> Result<int64_t> {
+    ASSIGN_OR_RETURN(Statement st, c.Prepare("SELECT COUNT(*) FROM users"));
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    return row ? st.Int(0) : -1;
+  });
+  EXPECT_TRUE(n.ok()) << n.status().ToString();
+  return n.ok() ? *n : -1;
+}
+
+TEST(SqliteDatabase, OpensAndMigratesOnceAcrossReopen) {
+  testing::TempDir dir;
+  int expected = static_cast<int>(EmbeddedMigrationFiles().size());
+  ASSERT_GT(expected, 0);
+  {
+    auto db = OpenOrDie(dir.File("a.db"));
+    ASSERT_TRUE(db);
+    EXPECT_EQ(db->schema_version(), expected);
+    ASSERT_TRUE(db->Write([](WriteTx& tx) { return InsertUser(tx, "u1"); }).ok());
+  }
+  auto db = OpenOrDie(dir.File("a.db"));
+  ASSERT_TRUE(db);
+  EXPECT_EQ(db->schema_version(), expected);
+  EXPECT_EQ(CountUsers(*db), 1);
+}
+
+TEST(SqliteDatabase, RejectsPathsWithoutAFile) {
+  EXPECT_EQ(SqliteDatabase::Open({.path = ""}).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(SqliteDatabase::Open({.path = ":memory:"}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_FALSE(SqliteDatabase::Open({.path = "/nonexistent-dir/x/y.db"}).ok());
+}
+
+TEST(SqliteDatabase, RefusesADatabaseFromANewerBinary) {
+  testing::TempDir dir;
+  {
+    auto db = OpenOrDie(dir.File("a.db"));
+    ASSERT_TRUE(db->Write([](WriteTx& tx) {
+      return tx.conn().Exec("INSERT INTO schema_migrations VALUES (9999, 'future.sql', 0)");
+    }).ok());
+  }
+  auto again = SqliteDatabase::Open({.path = dir.File("a.db")});
+  EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST(SqliteMigrations, ParseRejectsBadNamesAndOrder) {
+  EXPECT_FALSE(ParseMigrations({{"init.sql", "x"}}).ok());
+  EXPECT_FALSE(ParseMigrations({{"0001_a.txt", "x"}}).ok());
+  EXPECT_FALSE(ParseMigrations({{"0002_a.sql", "x"}, {"0001_b.sql", "y"}}).ok());
+  EXPECT_FALSE(ParseMigrations({{"0001_a.sql", "x"}, {"0001_b.sql", "y"}}).ok());
+  auto ok = ParseMigrations({{"0001_a.sql", "x"}, {"0003_b.sql", "y"}});
+  ASSERT_TRUE(ok.ok());
+  EXPECT_EQ((*ok)[1].version, 3);
+}
+
+TEST(SqliteDatabase, GroupCommitsConcurrentWriters) {
+  testing::TempDir dir;
+  auto db = OpenOrDie(dir.File("a.db"));
+  ASSERT_TRUE(db);
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 1000;
+  std::atomic<int> failures{0};
+  auto start = std::chrono::steady_clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        std::string id = std::to_string(t) + "-" + std::to_string(i);
+        if (!db->Write([&](WriteTx& tx) { return InsertUser(tx, id); }).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(CountUsers(*db), kThreads * kPerThread);
+  WriterStats stats = db->writer_stats();
+  // Informational (not asserted): the rate and how many writes shared a commit.
+  std::cout << "durable inserts: " << kThreads * kPerThread << " in " << secs << " s = "
+            << static_cast<int>(kThreads * kPerThread / secs) << "/s, "
+            << stats.operations << " ops in " << stats.transactions << " transactions\n";
+}
+
+TEST(SqliteDatabase, QueuedWritesShareOneTransaction) {
+  testing::TempDir dir;
+  auto db = OpenOrDie(dir.File("a.db"));
+  ASSERT_TRUE(db);
+  // Hold the writer inside a first operation while 100 more queue up behind it.
+  std::atomic<bool> release{false};
+  std::atomic<bool> entered{false};
+  db->WriteAsync([&](WriteTx&) {
+    entered = true;
+    while (!release) std::this_thread::yield();
+    return Status::Ok();
+  });
+  while (!entered) std::this_thread::yield();
+  WriterStats before = db->writer_stats();
+  std::atomic<int> done{0};
+  for (int i = 0; i < 100; ++i) {
+    db->WriteAsync([i](WriteTx& tx) { return InsertUser(tx, "u" + std::to_string(i)); },
+                   [&](const Status& st) { if (st.ok()) ++done; });
+  }
+  release = true;
+  ASSERT_TRUE(db->Write([](WriteTx&) { return Status::Ok(); }).ok());
+  EXPECT_EQ(done.load(), 100);
+  WriterStats after = db->writer_stats();
+  // The blocked transaction, then one for the 100 queued writes plus the final Write.
+  EXPECT_EQ(after.transactions - before.transactions, 2u);
+  EXPECT_EQ(CountUsers(*db), 100);
+}
+
+TEST(SqliteDatabase, AFailingOperationRollsBackAloneAndSkipsItsHooks) {
+  testing::TempDir dir;
+  auto db = OpenOrDie(dir.File("a.db"));
+  ASSERT_TRUE(db);
+  std::atomic<bool> release{false};
+  db->WriteAsync([&](WriteTx&) {
+    while (!release) std::this_thread::yield();
+    return Status::Ok();
+  });
+  std::atomic<int> hooks{0};
+  Status first, bad, last;
+  std::atomic<int> done{0};
+  db->WriteAsync([&](WriteTx& tx) {
+    tx.AfterCommit([&] { ++hooks; });
+    return InsertUser(tx, "a");
+  }, [&](const Status& st) { first = st; ++done; });
+  db->WriteAsync([&](WriteTx& tx) {
+    tx.AfterCommit([&] { hooks += 100; });
+    RETURN_IF_ERROR(InsertUser(tx, "b"));
+    return InsertUser(tx, "a");  // duplicate: the whole operation, "b" included, rolls back
+  }, [&](const Status& st) { bad = st; ++done; });
+  db->WriteAsync([&](WriteTx& tx) { return InsertUser(tx, "c"); },
+                 [&](const Status& st) { last = st; ++done; });
+  release = true;
+  ASSERT_TRUE(db->Write([](WriteTx&) { return Status::Ok(); }).ok());
+  EXPECT_EQ(done.load(), 3);
+  EXPECT_TRUE(first.ok());
+  EXPECT_EQ(bad.code(), StatusCode::kAlreadyExists);
+  EXPECT_TRUE(last.ok());
+  EXPECT_EQ(hooks.load(), 1);
+  EXPECT_EQ(CountUsers(*db), 2);  // a and c
+}
+
+TEST(SqliteDatabase, ALoneFailingOperationReportsItsOwnError) {
+  testing::TempDir dir;
+  auto db = OpenOrDie(dir.File("a.db"));
+  ASSERT_TRUE(db);
+  Status st = db->Write([](WriteTx&) { return InvalidArgument("nope"); });
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(db->Write([](WriteTx& tx) { return InsertUser(tx, "x"); }).ok());
+  EXPECT_EQ(CountUsers(*db), 1);
+}
+
+// kill -9 in the middle of a stream of writes: every write whose Write() returned survives.
+TEST(SqliteDatabase, AcknowledgedWritesSurviveKill9) {
+  testing::TempDir dir;
+  std::string path = dir.File("crash.db");
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    auto db = SqliteDatabase::Open({.path = path});
+    if (!db.ok()) ::_exit(2);
+    for (int i = 0;; ++i) {
+      std::string id = "k" + std::to_string(i);
+      if (!(*db)->Write([&](WriteTx& tx) { return InsertUser(tx, id); }).ok()) ::_exit(3);
+      if (::write(fds[1], &i, sizeof i) != sizeof i) ::_exit(4);
+    }
+  }
+  ::close(fds[1]);
+  int acked = -1, v = 0;
+  while (acked < 200 && ::read(fds[0], &v, sizeof v) == sizeof v) acked = v;
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ::close(fds[0]);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child ended on its own, status " << status;
+  ASSERT_GE(acked, 200);
+  auto db = OpenOrDie(path);
+  ASSERT_TRUE(db);
+  EXPECT_GE(CountUsers(*db), acked + 1);
+}
+
+}  // namespace
+}  // namespace inferline::store

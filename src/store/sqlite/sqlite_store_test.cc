@@ -1,0 +1,94 @@
+#include "store/sqlite/sqlite_store.h"
+
+#include <gtest/gtest.h>
+
+#include "store/sqlite/testing/temp_dir.h"
+#include "store/store_contract_test.h"
+
+namespace inferline::store {
+namespace {
+
+class SqliteEnv {
+ public:
+  SqliteEnv() { Restart(); }
+  std::shared_ptr<Store> store() { return store_; }
+  std::shared_ptr<SqliteDatabase> db() { return store_->database(); }
+  void Restart() {
+    store_.reset();
+    auto db = SqliteDatabase::Open({.path = dir_.File("store.db")});
+    if (!db.ok()) {
+      ADD_FAILURE() << db.status().ToString();
+      std::abort();
+    }
+    store_ = std::make_shared<SqliteStore>(*db);
+  }
+
+ private:
+  testing::TempDir dir_;
+  std::shared_ptr<SqliteStore> store_;
+};
+
+}  // namespace
+
+namespace contract {
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, StoreContractTest, ::testing::Types<SqliteEnv>);
+}  // namespace contract
+
+namespace {
+
+int64_t QueueRows(SqliteDatabase& db) {
+  auto n = db.Read([](Connection& c) -> Result<int64_t> {
+    ASSIGN_OR_RETURN(Statement st, c.Prepare("SELECT COUNT(*) FROM queue_messages"));
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    return row ? st.Int(0) : -1;
+  });
+  return n.ok() ? *n : -1;
+}
+
+TEST(SqliteStore, RecordAndOutboxMessageCommitTogetherOrNotAtAll) {
+  SqliteEnv env;
+  Store& s = *env.store();
+  OutboxMessage m{"inference_requests.tiny", R"({"request_id":"r1"})",
+                  {.message_id = "r1", .model = "tiny", .tokens = 21}};
+  ASSERT_TRUE(s.CreateRequest(contract::MakeRecord("r1", "u", 1), m).ok());
+  EXPECT_EQ(QueueRows(*env.db()), 1);
+
+  // A bad message fails the whole step: no record either.
+  OutboxMessage bad = m;
+  bad.queue = "bad queue name!";
+  EXPECT_EQ(s.CreateRequest(contract::MakeRecord("r2", "u", 2), bad).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.GetRequest("r2").status().code(), StatusCode::kNotFound);
+  // A duplicate record fails the whole step: no second message.
+  EXPECT_EQ(s.CreateRequest(contract::MakeRecord("r1", "u", 3), m).code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(QueueRows(*env.db()), 1);
+}
+
+TEST(SqliteStore, RejectsInvalidRecords) {
+  SqliteEnv env;
+  Store& s = *env.store();
+  RequestRecord r = contract::MakeRecord("", "u", 1);
+  EXPECT_EQ(s.CreateRequest(r, std::nullopt).code(), StatusCode::kInvalidArgument);
+  r = contract::MakeRecord("x", "u", 1);
+  r.status = RequestStatus::kRunning;
+  EXPECT_EQ(s.CreateRequest(r, std::nullopt).code(), StatusCode::kInvalidArgument);
+  r = contract::MakeRecord("x", "u", 1);
+  r.reserved_tokens = -1;
+  EXPECT_EQ(s.CreateRequest(r, std::nullopt).code(), StatusCode::kInvalidArgument);
+}
+
+TEST(SqliteStore, TouchApiKeyLandsBeforeLaterWrites) {
+  SqliteEnv env;
+  Store& s = *env.store();
+  ApiKey k{.id = "k", .user_id = "u", .name = "n", .secret_hash = std::string(64, 'c'),
+           .prefix = "il-c"};
+  ASSERT_TRUE(s.CreateApiKey(k).ok());
+  ASSERT_TRUE(s.TouchApiKey("k", contract::T(77)).ok());
+  // Writes commit in submission order, so once a later write returns the touch is visible.
+  ASSERT_TRUE(s.CreateUser(User{"u", "free", "{}", {}}).ok());
+  EXPECT_EQ(s.GetApiKey("k")->last_used_at, contract::T(77));
+}
+
+}  // namespace
+}  // namespace inferline::store
