@@ -12,8 +12,10 @@
 //   "<queue>.dlq" and is handed once more to the consumer of "<queue>" with
 //   Delivery::dead_lettered set, so that the request can end as `failed`; acking that notice
 //   leaves the message in the dead-letter queue for inspection.
-// - Ack / Nack / ExtendLease with a lease that has since expired (and possibly been delivered
-//   again) fail with FailedPrecondition and change nothing.
+// - Ack / Nack / ExtendLease of a delivery that is no longer the message's current lease (it
+//   expired and the message was delivered again, or it was already acked or nacked) fail with
+//   FailedPrecondition and change nothing. (A lease that expired may still be accepted while
+//   no Consume has reclaimed its message.)
 // - Consume with ConsumeOptions::wait blocks without polling until a message arrives, a lease
 //   expires, the wait ends, or Shutdown is called.
 // - ReleaseAllLeases makes every leased message visible again at once. Only a process that
@@ -24,6 +26,7 @@
 // never call them on an HTTP I/O thread; the gateway runs them on its blocking pool.
 #pragma once
 
+#include <chrono>
 #include <string_view>
 #include <vector>
 
@@ -54,7 +57,7 @@ class Broker {
   [[nodiscard]] virtual Status ExtendLease(const Delivery& delivery,
                                            std::chrono::milliseconds extension) = 0;
 
-  // Counts for a queue; for "<queue>.dlq" only `dead` is filled.
+  // Counts for a queue. For "<queue>.dlq", `ready` and `dead` both count the dead letters.
   [[nodiscard]] virtual Result<QueueStats> Stats(std::string_view queue) = 0;
 
   [[nodiscard]] virtual Status ReleaseAllLeases() = 0;

@@ -31,4 +31,19 @@ Status ValidateQueueName(std::string_view queue) {
   return Status::Ok();
 }
 
+Status ValidateConsume(std::string_view queue, const ConsumeOptions& options) {
+  RETURN_IF_ERROR(ValidateQueueName(queue));
+  if (IsDeadLetterQueueName(queue)) {
+    return InvalidArgument("dead letters reach the consumer of the original queue", "queue");
+  }
+  if (options.max_messages < 1 || options.max_messages > 1000) {
+    return InvalidArgument("max_messages must be 1..1000", "max_messages");
+  }
+  if (options.visibility_timeout.count() <= 0) {
+    return InvalidArgument("visibility_timeout must be positive", "visibility_timeout");
+  }
+  if (options.wait.count() < 0) return InvalidArgument("wait must be >= 0", "wait");
+  return Status::Ok();
+}
+
 }  // namespace inferline::queue

@@ -59,6 +59,10 @@ struct ConsumeOptions {
 
 enum class NackOutcome { kRequeued, kDeadLettered };
 
+// Checks what every Broker checks before consuming: a valid, non-dead-letter queue name,
+// 1..1000 messages, a positive visibility timeout and a non-negative wait.
+Status ValidateConsume(std::string_view queue, const ConsumeOptions& options);
+
 struct QueueStats {
   int64_t ready = 0;           // waiting to be consumed (the depth KEDA scales on)
   int64_t leased = 0;          // delivered, not yet acked

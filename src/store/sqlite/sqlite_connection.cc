@@ -84,10 +84,16 @@ Result<bool> Statement::Step() {
 }
 
 Status Statement::Run() {
+  Status st;
   while (true) {
-    ASSIGN_OR_RETURN(bool row, Step());
-    if (!row) return Status::Ok();
+    Result<bool> row = Step();
+    if (!row.ok()) st = row.status();
+    if (!row.ok() || !*row) break;
   }
+  // Ready for the next bind-and-run in a loop.
+  sqlite3_reset(stmt_);
+  bind_error_ = 0;
+  return st;
 }
 
 int64_t Statement::Int(int column) const { return sqlite3_column_int64(stmt_, column); }

@@ -39,7 +39,8 @@ class Statement {
 
   // true: a row is available; false: done.
   [[nodiscard]] Result<bool> Step();
-  // Steps to completion, ignoring rows.
+  // Steps to completion, ignoring rows, then resets so the statement can be bound and run
+  // again (e.g. in a loop).
   [[nodiscard]] Status Run();
 
   int64_t Int(int column) const;  // 0-based
