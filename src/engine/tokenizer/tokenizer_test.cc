@@ -234,3 +234,22 @@ TEST(TokenizerTest, MalformedFilesAreErrors) {
 
 }  // namespace
 }  // namespace inferline::engine
+
+namespace inferline::engine {
+namespace {
+
+TEST(TokenizerTest, ShippedModelTokenizerConfig) {
+  auto tok = Tokenizer::Load(SourceDir() / "models/kjv-small");
+  ASSERT_TRUE(tok.ok()) << tok.status().ToString();
+  EXPECT_EQ((*tok)->bos_id(), 4095);
+  EXPECT_EQ((*tok)->eos_id(), 4095);
+  EXPECT_EQ((*tok)->model_max_length(), 256);
+  EXPECT_EQ((*tok)->Encode("light", true), (*tok)->Encode("light", false));  // add_bos_token false
+  const std::vector<Tokenizer::ChatMessage> msgs = {{"user", "Who made light?"}};
+  auto prompt = (*tok)->ApplyChatTemplate(msgs, true);
+  ASSERT_TRUE(prompt.ok()) << prompt.status().ToString();
+  EXPECT_EQ(*prompt, "User: Who made light?\nAssistant:");
+}
+
+}  // namespace
+}  // namespace inferline::engine
