@@ -21,9 +21,12 @@ std::span<float> Buffer(std::vector<float>& v, int64_t n) {
 
 int64_t LogitRows(const SequenceStep& s) {
   switch (s.logits_mode) {
-    case LogitsMode::kNone: return 0;
-    case LogitsMode::kLast: return 1;
-    case LogitsMode::kAll: return static_cast<int64_t>(s.tokens.size());
+    case LogitsMode::kNone:
+      return 0;
+    case LogitsMode::kLast:
+      return 1;
+    case LogitsMode::kAll:
+      return static_cast<int64_t>(s.tokens.size());
   }
   return 0;
 }
@@ -36,15 +39,15 @@ Status Model::Forward(std::span<const SequenceStep> batch, Activations& act) con
   for (const SequenceStep& s : batch) tokens += static_cast<int64_t>(s.tokens.size());
   if (tokens == 0) return Status::Ok();
 
-  Embed(batch, act);                                         // x [T, d]
+  Embed(batch, act);  // x [T, d]
   for (int layer = 0; layer < config_.num_layers; ++layer) {
-    AttentionBlock(layer, batch, tokens, act);               // x += attn(norm(x))
-    MlpBlock(layer, tokens, act);                            // x += mlp(norm(x))
+    AttentionBlock(layer, batch, tokens, act);  // x += attn(norm(x))
+    MlpBlock(layer, tokens, act);               // x += mlp(norm(x))
   }
   for (const SequenceStep& s : batch) {
     s.cache->SetLength(s.start_pos + static_cast<int64_t>(s.tokens.size()));
   }
-  Logits(batch, act);                                        // step.logits
+  Logits(batch, act);  // step.logits
   return Status::Ok();
 }
 
@@ -52,7 +55,7 @@ void Model::Embed(std::span<const SequenceStep> batch, Activations& act) const {
   const int64_t d = config_.hidden_size;
   int64_t tokens = 0;
   for (const SequenceStep& s : batch) tokens += static_cast<int64_t>(s.tokens.size());
-  std::span<float> x = Buffer(act.x, tokens * d);            // x [T, d]
+  std::span<float> x = Buffer(act.x, tokens * d);                       // x [T, d]
   const bool learned_positions = !weights_.position_embedding.empty();  // GPT-2
   int64_t row = 0;
   for (const SequenceStep& s : batch) {
@@ -101,8 +104,8 @@ void Model::AttentionBlock(int layer, std::span<const SequenceStep> batch, int64
     const int64_t n = static_cast<int64_t>(s.tokens.size());
     for (int64_t i = 0; i < n; ++i) {
       std::span<float> r = qkv.subspan((row + i) * qkv_dim, qkv_dim);
-      std::span<float> q = r.subspan(0, q_dim);              // [H, hd]
-      std::span<float> k = r.subspan(q_dim, kv_dim);         // [KV, hd]
+      std::span<float> q = r.subspan(0, q_dim);       // [H, hd]
+      std::span<float> k = r.subspan(q_dim, kv_dim);  // [KV, hd]
       std::span<float> v = r.subspan(q_dim + kv_dim, kv_dim);
       if (rope_) {
         rope_->Apply(q, config_.num_heads, s.start_pos + i);
@@ -110,11 +113,15 @@ void Model::AttentionBlock(int layer, std::span<const SequenceStep> batch, int64
       }
       s.cache->Write(layer, s.start_pos + i, k, v);
     }
-    seqs.push_back(ops::AttentionSeq{
-        .q = qkv.data() + row * qkv_dim, .q_stride = qkv_dim,
-        .k_cache = s.cache->keys(layer), .v_cache = s.cache->values(layer),
-        .capacity = s.cache->capacity(), .start = s.start_pos, .n_new = n,
-        .out = att.data() + row * q_dim, .out_stride = q_dim});
+    seqs.push_back(ops::AttentionSeq{.q = qkv.data() + row * qkv_dim,
+                                     .q_stride = qkv_dim,
+                                     .k_cache = s.cache->keys(layer),
+                                     .v_cache = s.cache->values(layer),
+                                     .capacity = s.cache->capacity(),
+                                     .start = s.start_pos,
+                                     .n_new = n,
+                                     .out = att.data() + row * q_dim,
+                                     .out_stride = q_dim});
     row += n;
   }
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
@@ -130,17 +137,17 @@ void Model::MlpBlock(int layer, int64_t tokens, Activations& act) const {
   const int64_t d = config_.hidden_size, ff = config_.intermediate_size;
   const bool gated = config_.arch == "llama";
   const int64_t up_dim = gated ? 2 * ff : ff;
-  std::span<float> x = Buffer(act.x, tokens * d);            // x    [T, d]
-  std::span<float> xn = Buffer(act.xn, tokens * d);          // xn   [T, d]
-  std::span<float> up = Buffer(act.up, tokens * up_dim);     // up   [T, ff] or [T, 2 ff]
-  std::span<float> proj = Buffer(act.proj, tokens * d);      // proj [T, d]
+  std::span<float> x = Buffer(act.x, tokens * d);         // x    [T, d]
+  std::span<float> xn = Buffer(act.xn, tokens * d);       // xn   [T, d]
+  std::span<float> up = Buffer(act.up, tokens * up_dim);  // up   [T, ff] or [T, 2 ff]
+  std::span<float> proj = Buffer(act.proj, tokens * d);   // proj [T, d]
 
   Norm(x, w.mlp_norm_w, w.mlp_norm_b, xn);
   ops::MatMul(xn, w.up_w, w.up_b, up, {tokens, up_dim, d}, pool_.get());
-  std::span<float> hidden = up;                              // hidden [T, ff]
+  std::span<float> hidden = up;  // hidden [T, ff]
   if (gated) {
     hidden = Buffer(act.hidden, tokens * ff);
-    ops::SwiGlu(up, ff, hidden);                             // silu(gate) * up
+    ops::SwiGlu(up, ff, hidden);  // silu(gate) * up
   } else if (gelu_tanh_) {
     ops::GeluTanh(hidden);
   } else {
@@ -155,7 +162,7 @@ void Model::Logits(std::span<const SequenceStep> batch, Activations& act) const 
   int64_t rows = 0;
   for (const SequenceStep& s : batch) rows += LogitRows(s);
   if (rows == 0) return;
-  std::span<float> last = Buffer(act.last, rows * d);        // last   [R, d]
+  std::span<float> last = Buffer(act.last, rows * d);          // last   [R, d]
   std::span<float> logits = Buffer(act.logits, rows * vocab);  // logits [R, V]
 
   // Gather the rows that need logits, so the (often largest) vocabulary matmul skips the rest.

@@ -120,8 +120,8 @@ TEST_P(GoldenTest, GreedyContinuationMatches) {
   for (size_t i = 0; i < golden_.greedy.size(); ++i) {
     const int32_t next = ArgMax(logits);
     out.push_back(next);
-    SequenceStep step{cache.get(), cache->length(), std::span(&out.back(), 1),
-                      LogitsMode::kLast, logits};
+    SequenceStep step{cache.get(), cache->length(), std::span(&out.back(), 1), LogitsMode::kLast,
+                      logits};
     ASSERT_TRUE(model_->Forward({&step, 1}, act_).ok());
   }
   EXPECT_EQ(out, golden_.greedy);
@@ -176,6 +176,54 @@ INSTANTIATE_TEST_SUITE_P(Models, GoldenTest,
                            }
                            return n;
                          });
+
+// The shipped model (models/kjv-small) against tests/golden/kjv-small.json, written by
+// models/train/export.py from a float64 forward over the same file. The tolerance there is
+// relative for large logits.
+TEST(KjvSmallGoldenTest, LogitsAndGreedyContinuationMatch) {
+  const char* root = std::getenv("INFERLINE_SOURCE_DIR");
+  const fs::path base = root ? fs::path(root) : fs::path(".");
+  std::ifstream in(base / "tests" / "golden" / "kjv-small.json");
+  ASSERT_TRUE(in) << "tests/golden/kjv-small.json is missing";
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const boost::json::object g = boost::json::parse(ss.str()).as_object();
+  auto m = Model::Load(base / "models" / "kjv-small", LoadOptions{.num_threads = 2});
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  const Model& model = **m;
+  const int vocab = model.config().vocab_size;
+  std::vector<int32_t> prompt;
+  for (const auto& v : g.at("prompt_ids").as_array()) prompt.push_back(v.to_number<int32_t>());
+  const double tol = g.at("tolerance").to_number<double>();
+
+  auto cache = KvCache::Create(model.config(), model.config().max_positions);
+  ASSERT_TRUE(cache.ok());
+  Activations act;
+  std::vector<float> logits(vocab);
+  SequenceStep prefill{cache->get(), 0, prompt, LogitsMode::kLast, logits};
+  ASSERT_TRUE(model.Forward({&prefill, 1}, act).ok());
+  const auto& ref = g.at("logits_last").as_array();
+  ASSERT_EQ(ref.size(), static_cast<size_t>(vocab));
+  for (int v = 0; v < vocab; ++v) {
+    const double r = ref[v].to_number<double>();
+    ASSERT_NEAR(logits[v], r, tol * std::max(1.0, std::fabs(r))) << "token " << v;
+  }
+
+  // Greedy continuation, token for token, up to the first step whose top-2 margin is so small
+  // that float32 rounding may legitimately flip it.
+  const auto& want = g.at("greedy_ids").as_array();
+  const auto& margins = g.at("greedy_top2_margins").as_array();
+  std::vector<int32_t> out;
+  for (size_t i = 0; i < want.size(); ++i) {
+    if (margins[i].to_number<double>() < 1e-3) break;
+    out.push_back(ArgMax(logits));
+    ASSERT_EQ(out.back(), want[i].to_number<int32_t>()) << "step " << i;
+    SequenceStep step{cache->get(), (*cache)->length(), std::span(&out.back(), 1),
+                      LogitsMode::kLast, logits};
+    ASSERT_TRUE(model.Forward({&step, 1}, act).ok());
+  }
+  EXPECT_GE(out.size(), 10u);
+}
 
 }  // namespace
 }  // namespace inferline::engine

@@ -15,8 +15,9 @@ Result<ModelWeights> LoadGpt2Weights(const WeightFile& file, const ModelConfig& 
   if (file.Has("transformer.wte.weight")) {
     p = "transformer.";
   } else if (!file.Has("wte.weight")) {
-    return NotFound("GPT-2 weights: no token embedding 'transformer.wte.weight' (or "
-                    "'wte.weight') in the weight file");
+    return NotFound(
+        "GPT-2 weights: no token embedding 'transformer.wte.weight' (or "
+        "'wte.weight') in the weight file");
   }
   const int64_t d = c.hidden_size, ff = c.intermediate_size, v = c.vocab_size;
   ModelWeights w;
@@ -46,8 +47,9 @@ Result<ModelWeights> LoadGpt2Weights(const WeightFile& file, const ModelConfig& 
   if (!c.tie_word_embeddings) {
     // GPT2LMHeadModel always ties in practice; honour an untied head if a file has one.
     if (!file.Has("lm_head.weight")) {
-      return NotFound("GPT-2 weights: tie_word_embeddings is false but 'lm_head.weight' is "
-                      "missing");
+      return NotFound(
+          "GPT-2 weights: tie_word_embeddings is false but 'lm_head.weight' is "
+          "missing");
     }
     ASSIGN_OR_RETURN(w.lm_head, Read(file, "lm_head.weight", {v, d}));
   }

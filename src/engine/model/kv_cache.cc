@@ -9,17 +9,20 @@ namespace inferline::engine {
 
 Result<std::unique_ptr<KvCache>> KvCache::Create(const ModelConfig& config, int64_t capacity) {
   if (capacity > config.max_positions) {
-    return InvalidArgument(fmt::format("KV cache capacity {} exceeds the model's context of {} "
-                                       "positions", capacity, config.max_positions));
+    return InvalidArgument(
+        fmt::format("KV cache capacity {} exceeds the model's context of {} "
+                    "positions",
+                    capacity, config.max_positions));
   }
   return Create(KvCacheShape{config.num_layers, config.num_kv_heads, config.head_dim}, capacity);
 }
 
 Result<std::unique_ptr<KvCache>> KvCache::Create(KvCacheShape shape, int64_t capacity) {
   if (shape.num_layers <= 0 || shape.num_kv_heads <= 0 || shape.head_dim <= 0) {
-    return InvalidArgument(fmt::format("KV cache shape must be positive, got layers={} "
-                                       "kv_heads={} head_dim={}", shape.num_layers,
-                                       shape.num_kv_heads, shape.head_dim));
+    return InvalidArgument(
+        fmt::format("KV cache shape must be positive, got layers={} "
+                    "kv_heads={} head_dim={}",
+                    shape.num_layers, shape.num_kv_heads, shape.head_dim));
   }
   if (capacity <= 0) {
     return InvalidArgument(fmt::format("KV cache capacity must be positive, got {}", capacity));

@@ -52,9 +52,7 @@ class KvCache {
   float* keys(int layer) { return data_.data() + LayerOffset(layer); }
   float* values(int layer) { return data_.data() + LayerOffset(layer) + PlaneSize(); }
   const float* keys(int layer) const { return data_.data() + LayerOffset(layer); }
-  const float* values(int layer) const {
-    return data_.data() + LayerOffset(layer) + PlaneSize();
-  }
+  const float* values(int layer) const { return data_.data() + LayerOffset(layer) + PlaneSize(); }
 
   // Stores one token's keys and values ([num_kv_heads * head_dim] each, head-major as the
   // projection produces them) at `pos` < capacity(). Does not change length().

@@ -36,8 +36,10 @@ Result<std::vector<float>> ReadOptionalStackedBias(const WeightFile& file, Parts
   for (const auto& part : parts) present += file.Has(part.first) ? 1 : 0;
   if (present == 0) return std::vector<float>{};
   if (present != static_cast<int>(parts.size())) {
-    return InvalidArgument(fmt::format("Llama weights: '{}' and its sibling biases must be "
-                                       "present together", parts.begin()->first));
+    return InvalidArgument(
+        fmt::format("Llama weights: '{}' and its sibling biases must be "
+                    "present together",
+                    parts.begin()->first));
   }
   return ReadStacked(file, parts, 0);
 }
@@ -60,17 +62,16 @@ Result<ModelWeights> LoadLlamaWeights(const WeightFile& file, const ModelConfig&
                                            {h + "self_attn.k_proj.weight", kv_dim},
                                            {h + "self_attn.v_proj.weight", kv_dim}},
                                           d));
-    ASSIGN_OR_RETURN(l.qkv_b, ReadOptionalStackedBias(file,
-                                                      {{h + "self_attn.q_proj.bias", q_dim},
-                                                       {h + "self_attn.k_proj.bias", kv_dim},
-                                                       {h + "self_attn.v_proj.bias", kv_dim}}));
+    ASSIGN_OR_RETURN(l.qkv_b,
+                     ReadOptionalStackedBias(file, {{h + "self_attn.q_proj.bias", q_dim},
+                                                    {h + "self_attn.k_proj.bias", kv_dim},
+                                                    {h + "self_attn.v_proj.bias", kv_dim}}));
     ASSIGN_OR_RETURN(l.o_w, Read(file, h + "self_attn.o_proj.weight", {d, q_dim}));
     ASSIGN_OR_RETURN(l.o_b, ReadOptionalStackedBias(file, {{h + "self_attn.o_proj.bias", d}}));
     ASSIGN_OR_RETURN(l.mlp_norm_w, Read(file, h + "post_attention_layernorm.weight", {d}));
-    ASSIGN_OR_RETURN(l.up_w, ReadStacked(file,
-                                         {{h + "mlp.gate_proj.weight", ff},
-                                          {h + "mlp.up_proj.weight", ff}},
-                                         d));
+    ASSIGN_OR_RETURN(
+        l.up_w,
+        ReadStacked(file, {{h + "mlp.gate_proj.weight", ff}, {h + "mlp.up_proj.weight", ff}}, d));
     ASSIGN_OR_RETURN(l.up_b, ReadOptionalStackedBias(file, {{h + "mlp.gate_proj.bias", ff},
                                                             {h + "mlp.up_proj.bias", ff}}));
     ASSIGN_OR_RETURN(l.down_w, Read(file, h + "mlp.down_proj.weight", {d, ff}));
@@ -79,8 +80,9 @@ Result<ModelWeights> LoadLlamaWeights(const WeightFile& file, const ModelConfig&
   ASSIGN_OR_RETURN(w.final_norm_w, Read(file, "model.norm.weight", {d}));
   if (!c.tie_word_embeddings) {
     if (!file.Has("lm_head.weight")) {
-      return NotFound("Llama weights: tie_word_embeddings is false but 'lm_head.weight' is "
-                      "missing");
+      return NotFound(
+          "Llama weights: tie_word_embeddings is false but 'lm_head.weight' is "
+          "missing");
     }
     ASSIGN_OR_RETURN(w.lm_head, Read(file, "lm_head.weight", {v, d}));
   }

@@ -11,18 +11,20 @@ namespace {
 
 Status CheckConfig(const ModelConfig& c) {
   if (c.arch != "gpt2" && c.arch != "llama") {
-    return Unimplemented(fmt::format("model architecture '{}' is not supported (supported: "
-                                     "gpt2, llama)", c.arch));
+    return Unimplemented(
+        fmt::format("model architecture '{}' is not supported (supported: "
+                    "gpt2, llama)",
+                    c.arch));
   }
   if (c.vocab_size <= 0 || c.hidden_size <= 0 || c.num_layers <= 0 || c.num_heads <= 0 ||
-      c.num_kv_heads <= 0 || c.head_dim <= 0 || c.intermediate_size <= 0 ||
-      c.max_positions <= 0) {
+      c.num_kv_heads <= 0 || c.head_dim <= 0 || c.intermediate_size <= 0 || c.max_positions <= 0) {
     return InvalidArgument("config.json: model dimensions must all be positive");
   }
   if (c.num_heads % c.num_kv_heads != 0) {
-    return InvalidArgument(fmt::format("config.json: num_attention_heads ({}) must be a multiple "
-                                       "of num_key_value_heads ({})", c.num_heads,
-                                       c.num_kv_heads));
+    return InvalidArgument(
+        fmt::format("config.json: num_attention_heads ({}) must be a multiple "
+                    "of num_key_value_heads ({})",
+                    c.num_heads, c.num_kv_heads));
   }
   if (c.arch == "gpt2" &&
       (c.num_kv_heads != c.num_heads || c.head_dim * c.num_heads != c.hidden_size)) {
@@ -57,17 +59,17 @@ Result<std::unique_ptr<Model>> Model::FromWeightFile(const ModelConfig& config,
   std::optional<ops::RopeTable> rope;
   ModelWeights weights;
   if (config.arch == "gpt2") {
-    static const std::set<std::string> kGeluVariants = {"gelu_new", "gelu_pytorch_tanh", "gelu_fast",
-                                                "gelu"};
+    static const std::set<std::string> kGeluVariants = {"gelu_new", "gelu_pytorch_tanh",
+                                                        "gelu_fast", "gelu"};
     if (!kGeluVariants.contains(config.activation)) {
-      return Unimplemented(fmt::format("GPT-2 activation_function '{}' is not supported",
-                                       config.activation));
+      return Unimplemented(
+          fmt::format("GPT-2 activation_function '{}' is not supported", config.activation));
     }
     ASSIGN_OR_RETURN(weights, LoadGpt2Weights(file, config));
   } else {
     if (config.activation != "silu") {
-      return Unimplemented(fmt::format("Llama hidden_act '{}' is not supported (only silu)",
-                                       config.activation));
+      return Unimplemented(
+          fmt::format("Llama hidden_act '{}' is not supported (only silu)", config.activation));
     }
     ops::RopeParams p;
     p.head_dim = config.head_dim;
@@ -101,18 +103,23 @@ Status Model::Validate(std::span<const SequenceStep> batch) const {
     if (step.tokens.empty()) return InvalidArgument(where + ": no tokens");
     const int64_t n = static_cast<int64_t>(step.tokens.size());
     if (step.start_pos < 0 || step.start_pos > step.cache->length()) {
-      return InvalidArgument(fmt::format("{}: start position {} is not within the {} cached "
-                                         "positions", where, step.start_pos,
-                                         step.cache->length()));
+      return InvalidArgument(
+          fmt::format("{}: start position {} is not within the {} cached "
+                      "positions",
+                      where, step.start_pos, step.cache->length()));
     }
     const int64_t end = step.start_pos + n;
     if (end > config_.max_positions) {
-      return InvalidArgument(fmt::format("{}: positions up to {} exceed the model's context of "
-                                         "{} tokens", where, end, config_.max_positions));
+      return InvalidArgument(
+          fmt::format("{}: positions up to {} exceed the model's context of "
+                      "{} tokens",
+                      where, end, config_.max_positions));
     }
     if (end > step.cache->capacity()) {
-      return InvalidArgument(fmt::format("{}: positions up to {} exceed the KV cache capacity "
-                                         "of {}", where, end, step.cache->capacity()));
+      return InvalidArgument(
+          fmt::format("{}: positions up to {} exceed the KV cache capacity "
+                      "of {}",
+                      where, end, step.cache->capacity()));
     }
     for (int32_t id : step.tokens) {
       if (id < 0 || id >= config_.vocab_size) {

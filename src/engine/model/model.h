@@ -49,25 +49,25 @@ enum class LogitsMode {
 
 // One sequence's share of a forward step.
 struct SequenceStep {
-  KvCache* cache = nullptr;          // holds positions [0, start_pos); receives the new ones
-  int64_t start_pos = 0;             // position of tokens[0]; at most cache->length()
-  std::span<const int32_t> tokens;   // the new tokens, at least one
+  KvCache* cache = nullptr;         // holds positions [0, start_pos); receives the new ones
+  int64_t start_pos = 0;            // position of tokens[0]; at most cache->length()
+  std::span<const int32_t> tokens;  // the new tokens, at least one
   LogitsMode logits_mode = LogitsMode::kLast;
-  std::span<float> logits;           // sized for logits_mode (see above)
+  std::span<float> logits;  // sized for logits_mode (see above)
 };
 
 // Scratch buffers of a forward pass, sized for the largest batch seen and then reused, so the
 // steady state allocates nothing. One per thread that calls Forward.
 struct Activations {
-  std::vector<float> x;          // [T, d] residual stream
-  std::vector<float> xn;         // [T, d] normalised input of the current sub-block
-  std::vector<float> qkv;        // [T, (H + 2 KV) * hd] fused projections
-  std::vector<float> att;        // [T, H * hd] attention output
-  std::vector<float> proj;       // [T, d] output of o_proj / down_proj before the residual add
-  std::vector<float> up;         // [T, ff] GPT-2 or [T, 2 * ff] Llama
-  std::vector<float> hidden;     // [T, ff] Llama's silu(gate) * up
-  std::vector<float> last;       // [R, d] rows that need logits
-  std::vector<float> logits;     // [R, V]
+  std::vector<float> x;       // [T, d] residual stream
+  std::vector<float> xn;      // [T, d] normalised input of the current sub-block
+  std::vector<float> qkv;     // [T, (H + 2 KV) * hd] fused projections
+  std::vector<float> att;     // [T, H * hd] attention output
+  std::vector<float> proj;    // [T, d] output of o_proj / down_proj before the residual add
+  std::vector<float> up;      // [T, ff] GPT-2 or [T, 2 * ff] Llama
+  std::vector<float> hidden;  // [T, ff] Llama's silu(gate) * up
+  std::vector<float> last;    // [R, d] rows that need logits
+  std::vector<float> logits;  // [R, V]
   std::vector<ops::AttentionSeq> seqs;  // [batch] attention views, rebuilt every layer
 };
 

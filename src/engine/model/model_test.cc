@@ -103,9 +103,10 @@ TEST_P(ModelPropertyTest, BatchOfSequencesEqualsEachAlone) {
     std::span<const int32_t> prefix, step;
     LogitsMode mode;
   };
-  const std::vector<Seq> seqs = {{{}, a, LogitsMode::kLast},
-                                 {std::span(b).subspan(0, 6), std::span(b).subspan(6), LogitsMode::kLast},
-                                 {std::span(c).subspan(0, 4), std::span(c).subspan(4), LogitsMode::kAll}};
+  const std::vector<Seq> seqs = {
+      {{}, a, LogitsMode::kLast},
+      {std::span(b).subspan(0, 6), std::span(b).subspan(6), LogitsMode::kLast},
+      {std::span(c).subspan(0, 4), std::span(c).subspan(4), LogitsMode::kAll}};
   auto rows = [&](const Seq& s) { return s.mode == LogitsMode::kAll ? s.step.size() : 1; };
   std::vector<std::vector<float>> alone;
   for (const Seq& s : seqs) {
@@ -158,8 +159,7 @@ TEST_P(ModelPropertyTest, LogitsAreFiniteAndDistinct) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Architectures, ModelPropertyTest,
-                         ::testing::Values(Variant{"gpt2", true, ""},
-                                           Variant{"llama", true, ""},
+                         ::testing::Values(Variant{"gpt2", true, ""}, Variant{"llama", true, ""},
                                            Variant{"llama", false, "llama3"}),
                          [](const auto& info) {
                            return info.param.arch + (info.param.tied ? "_tied" : "_untied") +
@@ -252,8 +252,7 @@ TEST(ModelLoadTest, WrongShapeAndUnknownArchitecture) {
             StatusCode::kInvalidArgument);
   auto other = cfg;
   other.arch = "mamba";
-  EXPECT_EQ(Model::FromWeightFile(other, **file, {}).status().code(),
-            StatusCode::kUnimplemented);
+  EXPECT_EQ(Model::FromWeightFile(other, **file, {}).status().code(), StatusCode::kUnimplemented);
   auto bad_heads = TinyConfig("llama");
   bad_heads.num_kv_heads = 3;
   EXPECT_EQ(Model::FromWeightFile(bad_heads, **file, {}).status().code(),

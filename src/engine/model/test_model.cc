@@ -105,8 +105,8 @@ Result<std::unique_ptr<WeightFile>> RandomWeightFile(const ModelConfig& config, 
     std::normal_distribution<float> dist(t.mean, t.scale);
     for (int64_t i = 0; i < n; ++i) data.push_back(dist(rng));
     if (header.size() > 1) header += ",";
-    header += fmt::format(R"("{}":{{"dtype":"F32","shape":[{}],"data_offsets":[{},{}]}})",
-                          t.name, fmt::join(t.shape, ","), begin, data.size() * sizeof(float));
+    header += fmt::format(R"("{}":{{"dtype":"F32","shape":[{}],"data_offsets":[{},{}]}})", t.name,
+                          fmt::join(t.shape, ","), begin, data.size() * sizeof(float));
   }
   header += "}";
   std::vector<std::byte> bytes(8 + header.size() + data.size() * sizeof(float));

@@ -27,7 +27,7 @@ ModelConfig TinyConfig(const std::string& arch, bool tied = true,
 [[nodiscard]] Result<std::unique_ptr<WeightFile>> RandomWeightFile(const ModelConfig& config,
                                                                    uint64_t seed);
 
-[[nodiscard]] Result<std::unique_ptr<Model>> RandomModel(const ModelConfig& config,
-                                                         uint64_t seed, int num_threads = 2);
+[[nodiscard]] Result<std::unique_ptr<Model>> RandomModel(const ModelConfig& config, uint64_t seed,
+                                                         int num_threads = 2);
 
 }  // namespace inferline::engine::testing

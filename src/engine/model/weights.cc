@@ -7,8 +7,7 @@ size_t ModelWeights::bytes() const {
              final_norm_b.size() + lm_head.size();
   for (const LayerWeights& l : layers) {
     for (const auto* v : {&l.attn_norm_w, &l.attn_norm_b, &l.qkv_w, &l.qkv_b, &l.o_w, &l.o_b,
-                          &l.mlp_norm_w, &l.mlp_norm_b, &l.up_w, &l.up_b, &l.down_w,
-                          &l.down_b}) {
+                          &l.mlp_norm_w, &l.mlp_norm_b, &l.up_w, &l.up_b, &l.down_w, &l.down_b}) {
       n += v->size();
     }
   }

@@ -68,8 +68,8 @@ void CausalAttention(std::span<const AttentionSeq> seqs, AttentionDims d, float 
   }
   auto run = [&](int64_t begin, int64_t end, int /*worker*/) {
     for (int64_t item = begin; item < end; ++item) {
-      const size_t s = std::upper_bound(first_item.begin(), first_item.end(), item) -
-                       first_item.begin() - 1;
+      const size_t s =
+          std::upper_bound(first_item.begin(), first_item.end(), item) - first_item.begin() - 1;
       const int64_t local = item - first_item[s];
       const int head = static_cast<int>(local % d.num_heads);
       const int64_t q0 = (local / d.num_heads) * kQueryBlock;

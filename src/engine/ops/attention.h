@@ -31,14 +31,14 @@ struct AttentionDims {
 // One sequence's part of the batch. Raw pointers because the rows are strided views into the
 // model's batched activation buffers.
 struct AttentionSeq {
-  const float* q = nullptr;        // [n_new, q_stride]; head h at q + h * head_dim
+  const float* q = nullptr;  // [n_new, q_stride]; head h at q + h * head_dim
   int64_t q_stride = 0;
   const float* k_cache = nullptr;  // [num_kv_heads, capacity, head_dim]
   const float* v_cache = nullptr;  // [num_kv_heads, capacity, head_dim]
   int64_t capacity = 0;
-  int64_t start = 0;               // position of the first new token
+  int64_t start = 0;  // position of the first new token
   int64_t n_new = 0;
-  float* out = nullptr;            // [n_new, out_stride]; head h at out + h * head_dim
+  float* out = nullptr;  // [n_new, out_stride]; head h at out + h * head_dim
   int64_t out_stride = 0;
 };
 

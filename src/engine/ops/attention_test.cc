@@ -40,25 +40,26 @@ TEST_P(AttentionTest, MatchesNaive) {
   const auto k = RandomVector(len * c.kv_heads * c.head_dim, 71);
   const auto v = RandomVector(len * c.kv_heads * c.head_dim, 72);
   const float scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
-  const auto want = reference::Attention(q, k, v, c.start, c.n_new, c.heads, c.kv_heads,
-                                         c.head_dim, scale);
+  const auto want =
+      reference::Attention(q, k, v, c.start, c.n_new, c.heads, c.kv_heads, c.head_dim, scale);
   const auto kc = ToCache(k, len, c.kv_heads, c.head_dim, c.capacity);
   const auto vc = ToCache(v, len, c.kv_heads, c.head_dim, c.capacity);
   ThreadPool pool(2);
   for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
     std::vector<float> out(q.size(), -7.0f);
-    AttentionSeq s{q.data(), c.heads * c.head_dim, kc.data(), vc.data(), c.capacity,
-                   c.start, c.n_new, out.data(), c.heads * c.head_dim};
+    AttentionSeq s{q.data(),  c.heads * c.head_dim, kc.data(),
+                   vc.data(), c.capacity,           c.start,
+                   c.n_new,   out.data(),           c.heads * c.head_dim};
     CausalAttention({&s, 1}, {c.heads, c.kv_heads, c.head_dim}, scale, p);
     EXPECT_TRUE(AllClose(out, want, 1e-5f, 1e-4f));
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, AttentionTest,
-                         ::testing::Values(Case{1, 1, 4, 0, 1, 1},     // first token
-                                           Case{2, 2, 8, 0, 5, 8},     // prefill, MHA
-                                           Case{4, 2, 8, 3, 1, 9},     // decode, GQA
-                                           Case{6, 2, 6, 10, 37, 50},  // long prefill, odd hd
+                         ::testing::Values(Case{1, 1, 4, 0, 1, 1},       // first token
+                                           Case{2, 2, 8, 0, 5, 8},       // prefill, MHA
+                                           Case{4, 2, 8, 3, 1, 9},       // decode, GQA
+                                           Case{6, 2, 6, 10, 37, 50},    // long prefill, odd hd
                                            Case{4, 1, 16, 20, 3, 23}));  // MQA
 
 TEST(AttentionTest, BatchOfSequencesEqualsEachAlone) {
@@ -68,8 +69,8 @@ TEST(AttentionTest, BatchOfSequencesEqualsEachAlone) {
     int64_t start, n_new, cap;
     std::vector<float> q, kc, vc, out;
   };
-  std::vector<Seq> seqs = {{0, 6, 8, {}, {}, {}, {}}, {5, 1, 12, {}, {}, {}, {}},
-                           {2, 3, 5, {}, {}, {}, {}}};
+  std::vector<Seq> seqs = {
+      {0, 6, 8, {}, {}, {}, {}}, {5, 1, 12, {}, {}, {}, {}}, {2, 3, 5, {}, {}, {}, {}}};
   int seed = 100;
   for (auto& s : seqs) {
     s.q = RandomVector(s.n_new * heads * hd, seed++);
@@ -78,8 +79,8 @@ TEST(AttentionTest, BatchOfSequencesEqualsEachAlone) {
   }
   auto view = [&](Seq& s) {
     s.out.assign(s.q.size(), 0.0f);
-    return AttentionSeq{s.q.data(), heads * hd, s.kc.data(), s.vc.data(), s.cap,
-                        s.start,    s.n_new,   s.out.data(), heads * hd};
+    return AttentionSeq{s.q.data(), heads * hd, s.kc.data(),  s.vc.data(), s.cap,
+                        s.start,    s.n_new,    s.out.data(), heads * hd};
   };
   std::vector<std::vector<float>> alone;
   for (auto& s : seqs) {

@@ -6,8 +6,8 @@
 
 namespace inferline::engine::ops {
 
-void LayerNorm(std::span<const float> x, std::span<const float> gamma,
-               std::span<const float> beta, float eps, int64_t dim, std::span<float> out) {
+void LayerNorm(std::span<const float> x, std::span<const float> gamma, std::span<const float> beta,
+               float eps, int64_t dim, std::span<float> out) {
   assert(dim > 0 && x.size() % dim == 0 && out.size() == x.size());
   assert(static_cast<int64_t>(gamma.size()) == dim && static_cast<int64_t>(beta.size()) == dim);
   const int64_t rows = static_cast<int64_t>(x.size()) / dim;

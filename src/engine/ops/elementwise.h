@@ -15,8 +15,8 @@
 namespace inferline::engine::ops {
 
 // out[r, :] = (x[r, :] - mean) / sqrt(var + eps) * gamma + beta. out may alias x.
-void LayerNorm(std::span<const float> x, std::span<const float> gamma,
-               std::span<const float> beta, float eps, int64_t dim, std::span<float> out);
+void LayerNorm(std::span<const float> x, std::span<const float> gamma, std::span<const float> beta,
+               float eps, int64_t dim, std::span<float> out);
 
 // out[r, :] = x[r, :] / sqrt(mean(x[r, :]^2) + eps) * weight. out may alias x.
 void RmsNorm(std::span<const float> x, std::span<const float> weight, float eps, int64_t dim,

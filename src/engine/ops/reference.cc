@@ -28,8 +28,8 @@ std::vector<float> LayerNorm(std::span<const float> x, std::span<const float> ga
     for (int64_t i = 0; i < dim; ++i) var += std::pow(x[r * dim + i] - mean, 2);
     var /= dim;
     for (int64_t i = 0; i < dim; ++i) {
-      y[r * dim + i] = static_cast<float>((x[r * dim + i] - mean) / std::sqrt(var + eps) *
-                                              gamma[i] + beta[i]);
+      y[r * dim + i] =
+          static_cast<float>((x[r * dim + i] - mean) / std::sqrt(var + eps) * gamma[i] + beta[i]);
     }
   }
   return y;
@@ -70,7 +70,8 @@ std::vector<float> GeluErf(std::span<const float> x) {
 
 std::vector<float> Silu(std::span<const float> x) {
   std::vector<float> y(x.size());
-  for (size_t i = 0; i < x.size(); ++i) y[i] = static_cast<float>(x[i] / (1 + std::exp(-double{x[i]})));
+  for (size_t i = 0; i < x.size(); ++i)
+    y[i] = static_cast<float>(x[i] / (1 + std::exp(-double{x[i]})));
   return y;
 }
 
@@ -110,8 +111,7 @@ std::vector<double> RopeInvFreq(const RopeParams& p) {
   return inv;
 }
 
-std::vector<float> Rope(std::span<const float> x, int num_heads, int64_t pos,
-                        const RopeParams& p) {
+std::vector<float> Rope(std::span<const float> x, int num_heads, int64_t pos, const RopeParams& p) {
   const std::vector<double> inv = RopeInvFreq(p);
   const int half = p.head_dim / 2;
   std::vector<float> y(x.begin(), x.end());
@@ -143,7 +143,8 @@ std::vector<float> Attention(std::span<const float> q, std::span<const float> ke
       for (int64_t j = 0; j < len; ++j) {
         double dot = 0;
         for (int c = 0; c < head_dim; ++c) {
-          dot += double{q[i * q_width + h * head_dim + c]} * keys[j * kv_width + kvh * head_dim + c];
+          dot +=
+              double{q[i * q_width + h * head_dim + c]} * keys[j * kv_width + kvh * head_dim + c];
         }
         s[j] = dot * scale;
         mx = std::max(mx, s[j]);
@@ -152,7 +153,8 @@ std::vector<float> Attention(std::span<const float> q, std::span<const float> ke
       for (double& v : s) sum += (v = std::exp(v - mx));
       for (int c = 0; c < head_dim; ++c) {
         double acc = 0;
-        for (int64_t j = 0; j < len; ++j) acc += s[j] / sum * values[j * kv_width + kvh * head_dim + c];
+        for (int64_t j = 0; j < len; ++j)
+          acc += s[j] / sum * values[j * kv_width + kvh * head_dim + c];
         out[i * q_width + h * head_dim + c] = static_cast<float>(acc);
       }
     }

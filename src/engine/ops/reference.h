@@ -30,8 +30,7 @@ std::vector<float> Softmax(std::span<const float> x, int64_t dim);
 // Inverse frequencies straight from the RoPE papers / HF formulas, in double.
 std::vector<double> RopeInvFreq(const RopeParams& p);
 // Rotates x = [num_heads, head_dim] for position pos (rotate_half pairing).
-std::vector<float> Rope(std::span<const float> x, int num_heads, int64_t pos,
-                        const RopeParams& p);
+std::vector<float> Rope(std::span<const float> x, int num_heads, int64_t pos, const RopeParams& p);
 
 // Causal attention of n_new queries (positions start..start+n_new-1) over token-major keys
 // and values [start + n_new, num_kv_heads * head_dim]. q is [n_new, num_heads * head_dim];

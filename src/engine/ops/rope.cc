@@ -43,8 +43,8 @@ void ApplyLlama3Scaling(const RopeParams& p, std::vector<float>& inv) {
 
 Result<RopeTable> RopeTable::Create(const RopeParams& p, int64_t max_positions) {
   if (p.head_dim <= 0 || p.head_dim % 2 != 0 || p.head_dim > kMaxHeadDim) {
-    return InvalidArgument(fmt::format("rope: head_dim must be even and in [2, {}], got {}",
-                                       kMaxHeadDim, p.head_dim));
+    return InvalidArgument(
+        fmt::format("rope: head_dim must be even and in [2, {}], got {}", kMaxHeadDim, p.head_dim));
   }
   if (!(p.theta > 0.0f)) return InvalidArgument("rope: rope_theta must be positive");
   RopeTable t;
@@ -64,8 +64,10 @@ Result<RopeTable> RopeTable::Create(const RopeParams& p, int64_t max_positions) 
     }
     ApplyLlama3Scaling(p, t.inv_freq_);
   } else {
-    return InvalidArgument(fmt::format("rope_scaling type '{}' is not supported "
-                                       "(supported: linear, llama3)", p.scaling_type));
+    return InvalidArgument(
+        fmt::format("rope_scaling type '{}' is not supported "
+                    "(supported: linear, llama3)",
+                    p.scaling_type));
   }
   const int half = p.head_dim / 2;
   t.table_positions_ = std::clamp<int64_t>(max_positions, 0, kMaxTablePositions);

@@ -38,7 +38,8 @@ class RopeTable {
   static constexpr int64_t kMaxTablePositions = 8192;
   static constexpr int kMaxHeadDim = 1024;
 
-  // Fails on an odd head_dim or one over kMaxHeadDim, a non-positive theta or factor, or an unknown scaling type.
+  // Fails on an odd head_dim or one over kMaxHeadDim, a non-positive theta or factor, or an unknown
+  // scaling type.
   [[nodiscard]] static Result<RopeTable> Create(const RopeParams& params, int64_t max_positions);
 
   int head_dim() const { return head_dim_; }
@@ -56,8 +57,8 @@ class RopeTable {
   int head_dim_ = 0;
   std::vector<float> inv_freq_;  // [head_dim / 2]
   int64_t table_positions_ = 0;
-  std::vector<float> cos_;       // [table_positions_, head_dim / 2]
-  std::vector<float> sin_;       // [table_positions_, head_dim / 2]
+  std::vector<float> cos_;  // [table_positions_, head_dim / 2]
+  std::vector<float> sin_;  // [table_positions_, head_dim / 2]
 };
 
 }  // namespace inferline::engine::ops

@@ -77,8 +77,7 @@ TEST(RopeTest, PositionZeroIsIdentity) {
 TEST(RopeTest, RejectsBadParameters) {
   EXPECT_EQ(RopeTable::Create(Params(7, ""), 4).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(RopeTable::Create(Params(0, ""), 4).status().code(), StatusCode::kInvalidArgument);
-  EXPECT_EQ(RopeTable::Create(Params(2048, ""), 4).status().code(),
-            StatusCode::kInvalidArgument);
+  EXPECT_EQ(RopeTable::Create(Params(2048, ""), 4).status().code(), StatusCode::kInvalidArgument);
   auto yarn = RopeTable::Create(Params(8, "yarn"), 4);
   EXPECT_EQ(yarn.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(yarn.status().message().find("yarn"), std::string::npos);

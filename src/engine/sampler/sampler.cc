@@ -11,8 +11,9 @@ namespace inferline::engine {
 
 Status ValidateSamplingParams(const SamplingParams& p) {
   if (!std::isfinite(p.temperature) || p.temperature < 0.0f) {
-    return InvalidArgument(fmt::format("temperature must be a finite number >= 0, got {}",
-                                       p.temperature), "temperature");
+    return InvalidArgument(
+        fmt::format("temperature must be a finite number >= 0, got {}", p.temperature),
+        "temperature");
   }
   if (!std::isfinite(p.top_p) || p.top_p <= 0.0f || p.top_p > 1.0f) {
     return InvalidArgument(fmt::format("top_p must be in (0, 1], got {}", p.top_p), "top_p");
@@ -22,8 +23,9 @@ Status ValidateSamplingParams(const SamplingParams& p) {
                            "top_k");
   }
   if (!std::isfinite(p.repetition_penalty) || p.repetition_penalty <= 0.0f) {
-    return InvalidArgument(fmt::format("repetition_penalty must be a finite number > 0, got {}",
-                                       p.repetition_penalty), "repetition_penalty");
+    return InvalidArgument(
+        fmt::format("repetition_penalty must be a finite number > 0, got {}", p.repetition_penalty),
+        "repetition_penalty");
   }
   return Status::Ok();
 }
@@ -51,8 +53,8 @@ int32_t ArgMax(std::span<const float> logits) {
   return best;
 }
 
-void Candidates(std::span<const float> logits, int top_k, float top_p,
-                std::vector<int32_t>& ids, std::vector<float>& probs) {
+void Candidates(std::span<const float> logits, int top_k, float top_p, std::vector<int32_t>& ids,
+                std::vector<float>& probs) {
   const int64_t n = static_cast<int64_t>(logits.size());
   ids.resize(n);
   std::iota(ids.begin(), ids.end(), 0);

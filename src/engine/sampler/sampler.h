@@ -67,8 +67,8 @@ void ApplyRepetitionPenalty(std::span<float> logits, std::span<const int32_t> pr
 int32_t ArgMax(std::span<const float> logits);
 // Ids of the candidates that survive top-k and top-p on `logits` (already temperature-scaled),
 // sorted by descending logit (ties: lower id first), with their renormalised probabilities.
-void Candidates(std::span<const float> logits, int top_k, float top_p,
-                std::vector<int32_t>& ids, std::vector<float>& probs);
+void Candidates(std::span<const float> logits, int top_k, float top_p, std::vector<int32_t>& ids,
+                std::vector<float>& probs);
 // Index into probs drawn with probability probs[i] using uniform u in [0, 1).
 size_t Draw(std::span<const float> probs, double u);
 

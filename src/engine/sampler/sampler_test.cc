@@ -149,8 +149,8 @@ std::vector<int32_t> SampleMany(const SamplingParams& params, int n) {
 }
 
 TEST(SamplerTest, SameSeedSameTokensDifferentSeedDifferentTokens) {
-  const SamplingParams p{.temperature = 1.2f, .top_p = 0.95f, .top_k = 20,
-                         .repetition_penalty = 1.1f, .seed = 1234};
+  const SamplingParams p{
+      .temperature = 1.2f, .top_p = 0.95f, .top_k = 20, .repetition_penalty = 1.1f, .seed = 1234};
   EXPECT_EQ(SampleMany(p, 50), SampleMany(p, 50));
   SamplingParams q = p;
   q.seed = 1235;
