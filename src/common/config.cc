@@ -140,6 +140,31 @@ void Config::List(std::string key, std::vector<std::string>* target, std::vector
   *target = std::move(def);
 }
 
+Status Config::Yaml(std::string key, std::string default_yaml, std::string help, YamlApply apply,
+                    std::string alias) {
+  Option& o = Add(std::move(key), Kind::kYaml, nullptr, std::move(help), std::move(alias));
+  o.yaml_apply = std::move(apply);
+  YAML::Node node;
+  try {
+    node = YAML::Load(default_yaml);
+  } catch (const YAML::Exception& e) {
+    return Internal(fmt::format("default of '{}' is not YAML: {}", o.key, e.msg));
+  }
+  return SetYaml(o, node, "default");
+}
+
+Status Config::SetYaml(Option& o, const YAML::Node& node, const std::string& where) {
+  try {
+    RETURN_IF_ERROR(o.yaml_apply(node, where));
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(fmt::format("{}: key '{}': {}", where, o.key, e.msg), o.key);
+  }
+  YAML::Emitter out;
+  out << YAML::Flow << node;
+  o.yaml_text = out.c_str();
+  return Status::Ok();
+}
+
 void Config::Bind(CLI::App& app) {
   app.add_option("--config", config_file_, "YAML configuration file");
   app.add_flag("--print-config", print_config_,
@@ -206,6 +231,15 @@ Status Config::Set(Option& o, const std::string& text, const std::string& where)
     case Kind::kList:
       *static_cast<std::vector<std::string>*>(o.target) = SplitList(text);
       break;
+    case Kind::kYaml: {
+      YAML::Node node;
+      try {
+        node = YAML::Load(text);
+      } catch (const YAML::Exception& e) {
+        return bad(fmt::format("is not valid YAML: {}", e.msg));
+      }
+      return SetYaml(o, node, where);
+    }
   }
   return Status::Ok();
 }
@@ -235,6 +269,11 @@ Status Config::ApplyYaml(const std::string& text, const std::string& origin) {
       }
       if (opt == nullptr) {
         return InvalidArgument(fmt::format("{}: unknown key '{}'", where, key), key);
+      }
+      if (opt->kind == Kind::kYaml) {
+        RETURN_IF_ERROR(SetYaml(*opt, value, where));
+        opt->source = where;
+        continue;
       }
       if (opt->kind == Kind::kList) {
         if (value.IsSequence()) {
@@ -316,6 +355,7 @@ std::string Config::Render(const Option& o) const {
       e << YAML::DoubleQuoted << *static_cast<const std::string*>(o.target);
       return e.c_str();
     }
+    case Kind::kYaml: return o.yaml_text;
     case Kind::kList: {
       YAML::Emitter e;
       e << YAML::Flow << *static_cast<const std::vector<std::string>*>(o.target);

@@ -24,6 +24,9 @@
 namespace CLI {
 class App;
 }
+namespace YAML {
+class Node;
+}
 
 namespace inferline::config {
 
@@ -50,6 +53,15 @@ class Config {
   void List(std::string key, std::vector<std::string>* target, std::vector<std::string> def,
             std::string help, std::string alias = {});
 
+  // A structured value (a YAML mapping or sequence, e.g. the quota plans). `apply` receives the
+  // node from each source in precedence order (default, file, environment, flag) and `where`
+  // names it for error messages ("plans.yaml:12", "environment variable INFERLINE_PLANS");
+  // nested positions are available from node.Mark(). Environment and flags take YAML (flow
+  // style fits on one line: `{free: {tokens_per_day: 1000}}`).
+  using YamlApply = std::function<Status(const YAML::Node& node, const std::string& where)>;
+  [[nodiscard]] Status Yaml(std::string key, std::string default_yaml, std::string help,
+                            YamlApply apply, std::string alias = {});
+
   // Adds one flag per option plus --config and --print-config to `app`.
   void Bind(CLI::App& app);
 
@@ -69,7 +81,7 @@ class Config {
   static std::string FlagName(const std::string& key);
 
  private:
-  enum class Kind { kInt, kDouble, kString, kBool, kList };
+  enum class Kind { kInt, kDouble, kString, kBool, kList, kYaml };
   struct Option {
     std::string key;
     Kind kind;
@@ -81,6 +93,8 @@ class Config {
     double dmin = 0, dmax = 0;
     void* target = nullptr;
     std::string source = "default";
+    YamlApply yaml_apply;
+    std::string yaml_text;   // for Print
     std::string flag_value;  // filled by CLI11
     bool flag_set = false;
   };
@@ -89,6 +103,7 @@ class Config {
   Option* FindOption(const std::string& key);
   // Parses `text` into the option's target; `where` names the origin for error messages.
   Status Set(Option& opt, const std::string& text, const std::string& where);
+  Status SetYaml(Option& opt, const YAML::Node& node, const std::string& where);
   std::string Render(const Option& opt) const;
 
   std::deque<Option> options_;  // deque: CLI11 holds pointers into it

@@ -1,7 +1,9 @@
 #include "common/config.h"
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
 
 namespace inferline::config {
 namespace {
@@ -110,6 +112,37 @@ TEST(ConfigTest, ListsAndUnknownEnvWarns) {
   ASSERT_TRUE(Parse(c, {"--http-cors-origins", "x, y"}, {{"INFERLINE_NOPE", "1"}}).ok());
   EXPECT_EQ(o.origins, (std::vector<std::string>{"x", "y"}));
   ASSERT_EQ(c.warnings().size(), 1u);
+}
+
+TEST(ConfigTest, YamlOptionAppliesEachSourceAndReportsLines) {
+  Config c;
+  Opts o;
+  Declare(c, o);
+  std::map<std::string, int64_t> limits;
+  auto apply = [&](const YAML::Node& node, const std::string& where) -> Status {
+    if (!node.IsMap()) return InvalidArgument(where + ": 'plans' must be a mapping", "plans");
+    limits.clear();
+    for (const auto& kv : node) {
+      if (!kv.second.IsMap() || !kv.second["tokens_per_day"]) {
+        return InvalidArgument(fmt::format("{}: line {}: plan '{}' needs tokens_per_day", where,
+                                           kv.first.Mark().line + 1, kv.first.as<std::string>()),
+                               "plans");
+      }
+      limits[kv.first.as<std::string>()] = kv.second["tokens_per_day"].as<int64_t>();
+    }
+    return Status::Ok();
+  };
+  ASSERT_TRUE(c.Yaml("plans", "{default: {tokens_per_day: 100000}}", "Plans", apply).ok());
+  EXPECT_EQ(limits.at("default"), 100000);
+  ASSERT_TRUE(c.ApplyYaml("plans:\n  pro:\n    tokens_per_day: 5\n", "f.yaml").ok());
+  EXPECT_EQ(limits.at("pro"), 5);
+  EXPECT_EQ(limits.count("default"), 0u);
+  Status bad = c.ApplyYaml("plans:\n  pro:\n    tokens_per_day: 5\n  free: {}\n", "f.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("line 4"), std::string::npos) << bad.message();
+  ASSERT_TRUE(Parse(c, {}, {{"INFERLINE_PLANS", "{x: {tokens_per_day: 7}}"}}).ok());
+  EXPECT_EQ(limits.at("x"), 7);
+  EXPECT_NE(c.Print().find("plans: {x: {tokens_per_day: 7}}"), std::string::npos) << c.Print();
 }
 
 }  // namespace
