@@ -156,6 +156,7 @@ Status SqliteDatabase::RunOp(Op& op, bool savepoint, std::vector<std::function<v
 }
 
 void SqliteDatabase::RunBatch(std::vector<Op>& batch) {
+  auto started = std::chrono::steady_clock::now();
   Connection& conn = *writer_conn_;
   std::vector<std::function<void()>> hooks;
   // A lone operation needs no savepoint: if it fails, the whole transaction rolls back.
@@ -178,6 +179,12 @@ void SqliteDatabase::RunBatch(std::vector<Op>& batch) {
   }
   transactions_.fetch_add(1, std::memory_order_relaxed);
   operations_.fetch_add(batch.size(), std::memory_order_relaxed);
+  metrics_.commit_seconds.Observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  metrics_.write_batch_size.Observe(static_cast<double>(batch.size()));
+  for (const Op& op : batch) {
+    if (!op.status.ok()) metrics_.write_errors_total.Inc();
+  }
 
   for (auto& h : hooks) h();
   for (Op& op : batch) {

@@ -34,6 +34,7 @@
 #include "common/status.h"
 #include "store/sqlite/change_signal.h"
 #include "store/sqlite/sqlite_connection.h"
+#include "store/sqlite/sqlite_metrics.h"
 
 namespace inferline::store {
 
@@ -43,6 +44,7 @@ struct DatabaseOptions {
   int busy_timeout_ms = 5000;
   bool synchronous_full = false;
   size_t max_batch = 4096;  // operations per transaction at most
+  metrics::Registry* metrics = nullptr;  // null: metrics::Registry::Default()
 };
 
 // What a write operation sees: the writer's connection inside an open transaction.
@@ -117,7 +119,9 @@ class SqliteDatabase {
     Status status;
   };
 
-  explicit SqliteDatabase(DatabaseOptions options) : options_(std::move(options)) {}
+  explicit SqliteDatabase(DatabaseOptions options)
+      : options_(std::move(options)),
+        metrics_(options_.metrics ? *options_.metrics : metrics::Registry::Default()) {}
   Status Init();
   Status ReadWith(const std::function<Status(Connection&)>& fn);
   void Enqueue(Op op);
@@ -126,6 +130,7 @@ class SqliteDatabase {
   Status RunOp(Op& op, bool savepoint, std::vector<std::function<void()>>& hooks);
 
   DatabaseOptions options_;
+  SqliteMetrics metrics_;
   int schema_version_ = 0;
   ChangeSignal queue_signal_;
 

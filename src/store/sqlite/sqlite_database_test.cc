@@ -173,6 +173,18 @@ TEST(SqliteDatabase, AFailingOperationRollsBackAloneAndSkipsItsHooks) {
   EXPECT_EQ(CountUsers(*db), 2);  // a and c
 }
 
+TEST(SqliteDatabase, CountsBatchesAndErrorsInItsMetrics) {
+  testing::TempDir dir;
+  metrics::Registry registry;
+  auto db = SqliteDatabase::Open({.path = dir.File("a.db"), .metrics = &registry});
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Write([](WriteTx& tx) { return InsertUser(tx, "a"); }).ok());
+  EXPECT_FALSE((*db)->Write([](WriteTx& tx) { return InsertUser(tx, "a"); }).ok());
+  std::string text = registry.Render();
+  EXPECT_NE(text.find("inferline_store_write_batch_size_count 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("inferline_store_write_errors_total 1"), std::string::npos) << text;
+}
+
 TEST(SqliteDatabase, ALoneFailingOperationReportsItsOwnError) {
   testing::TempDir dir;
   auto db = OpenOrDie(dir.File("a.db"));

@@ -1,0 +1,17 @@
+#include "store/sqlite/sqlite_metrics.h"
+
+namespace inferline::store {
+
+SqliteMetrics::SqliteMetrics(metrics::Registry& r)
+    : commit_seconds(r.AddHistogram("inferline_store_commit_seconds",
+                                    "Time to run and commit one group-commit transaction")
+                         .Get()),
+      write_batch_size(r.AddHistogram("inferline_store_write_batch_size",
+                                      "Write operations per group-commit transaction", {},
+                                      {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096})
+                           .Get()),
+      write_errors_total(r.AddCounter("inferline_store_write_errors_total",
+                                      "Write operations that failed")
+                             .Get()) {}
+
+}  // namespace inferline::store

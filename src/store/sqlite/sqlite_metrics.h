@@ -1,0 +1,24 @@
+// Every metric of the embedded SQLite database, declared in one place (sorted by name).
+//
+//   inferline_store_commit_seconds       histogram, time to run and commit one group-commit
+//                                        transaction
+//   inferline_store_write_batch_size     histogram, write operations per transaction
+//   inferline_store_write_errors_total   counter, write operations that failed (their own error
+//                                        or a failed commit)
+//
+// Thread-safety: the referenced metrics are thread-safe.
+#pragma once
+
+#include "common/metrics.h"
+
+namespace inferline::store {
+
+struct SqliteMetrics {
+  explicit SqliteMetrics(metrics::Registry& registry);
+
+  metrics::Histogram& commit_seconds;
+  metrics::Histogram& write_batch_size;
+  metrics::Counter& write_errors_total;
+};
+
+}  // namespace inferline::store
