@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# HTTP server throughput: wrk against nginx serving a small static file and against our
+# bench_http_server serving /healthz, in the same run, on the same machine.
+#
+#   bench/http/run.sh [path/to/bench_http_server]
+#
+# Env: DURATION (10s), CONNECTIONS (64), WRK_THREADS (2), SERVER_THREADS (2, also nginx workers).
+# Builds the server in build/release if no binary is given. Prints requests/s for nginx, ours with
+# the access log off, ours with the access log on (to /dev/null), and the ratios to nginx.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+DURATION="${DURATION:-10s}"
+CONNECTIONS="${CONNECTIONS:-64}"
+WRK_THREADS="${WRK_THREADS:-2}"
+SERVER_THREADS="${SERVER_THREADS:-2}"
+SERVER_BIN="${1:-}"
+
+if [[ -z "$SERVER_BIN" ]]; then
+  cmake --preset release -S "$ROOT" >/dev/null
+  ninja -C "$ROOT/build/release" -j2 bench_http_server >/dev/null
+  SERVER_BIN="$ROOT/build/release/src/http/bench_http_server"
+fi
+for tool in nginx wrk python3; do
+  command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
+done
+NGINX="$(command -v nginx)"
+
+TMP="$(mktemp -d)"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+wait_for_port() {
+  for _ in $(seq 1 100); do
+    if python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.05
+  done
+  echo "nothing listening on port $1" >&2
+  return 1
+}
+
+# Requests/s reported by one wrk run against $1.
+bench() {
+  local out
+  out="$(wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" "$1")"
+  echo "$out" >&2
+  echo "$out" | awk '/^Requests\/sec:/ {print $2}'
+}
+
+# --- nginx: a small static file, as nginx serves it best (sendfile off for a 16-byte file).
+NGINX_PORT="$(free_port)"
+mkdir -p "$TMP/www" "$TMP/temp"
+printf '{"status":"ok"}' >"$TMP/www/healthz"
+cat >"$TMP/nginx.conf" <<CONF
+worker_processes $SERVER_THREADS;
+daemon off;
+pid $TMP/nginx.pid;
+error_log $TMP/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $TMP/temp/body;
+  proxy_temp_path $TMP/temp/proxy;
+  fastcgi_temp_path $TMP/temp/fastcgi;
+  uwsgi_temp_path $TMP/temp/uwsgi;
+  scgi_temp_path $TMP/temp/scgi;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    root $TMP/www;
+    default_type application/json;
+  }
+}
+CONF
+"$NGINX" -c "$TMP/nginx.conf" -p "$TMP" &
+PIDS+=($!)
+wait_for_port "$NGINX_PORT"
+
+# --- ours, access log off and on.
+start_ours() {
+  local port
+  port="$(free_port)"
+  "$SERVER_BIN" --port "$port" --threads "$SERVER_THREADS" "$@" >/dev/null 2>&1 &
+  PIDS+=($!)
+  wait_for_port "$port"
+  echo "$port"
+}
+OURS_PORT="$(start_ours)"
+OURS_LOG_PORT="$(start_ours --access-log)"
+
+echo "== nginx $(nginx -v 2>&1 | sed 's/.*\///'), $SERVER_THREADS workers, static file" >&2
+NGINX_RPS="$(bench "http://127.0.0.1:$NGINX_PORT/healthz")"
+echo "== inferline bench_http_server, $SERVER_THREADS io threads, access log off" >&2
+OURS_RPS="$(bench "http://127.0.0.1:$OURS_PORT/healthz")"
+echo "== inferline bench_http_server, $SERVER_THREADS io threads, access log on (stderr to /dev/null)" >&2
+OURS_LOG_RPS="$(bench "http://127.0.0.1:$OURS_LOG_PORT/healthz")"
+
+ratio() { python3 -c "print(f'{$1/$2:.2f}')"; }
+echo
+echo "command: wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION; $(nproc) cores; $(date -u +%Y-%m-%d)"
+printf '%-34s %12s %8s\n' "server" "requests/s" "ratio"
+printf '%-34s %12s %8s\n' "nginx (static file)" "$NGINX_RPS" "1.00"
+printf '%-34s %12s %8s\n' "inferline (access log off)" "$OURS_RPS" "$(ratio "$OURS_RPS" "$NGINX_RPS")"
+printf '%-34s %12s %8s\n' "inferline (access log on)" "$OURS_LOG_RPS" "$(ratio "$OURS_LOG_RPS" "$NGINX_RPS")"
