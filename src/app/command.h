@@ -53,5 +53,7 @@ void AddNotYetCommand(CLI::App& app, Commands& commands, const std::string& name
                       const std::string& description, const std::string& what_is_missing);
 
 void AddVersionCommand(CLI::App& app, Commands& commands);
+void AddServeCommand(CLI::App& app, Commands& commands);
+void AddGenerateCommand(CLI::App& app, Commands& commands);
 
 }  // namespace inferline::app

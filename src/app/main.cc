@@ -9,7 +9,7 @@ int main(int argc, char** argv) {
                "inferline");
   app.require_subcommand(0, 1);
   Commands commands;
-  AddNotYetCommand(app, commands, "serve", "Run the whole platform in one process", "the HTTP server has not landed");
+  AddServeCommand(app, commands);
   AddNotYetCommand(app, commands, "gateway", "Run the HTTP gateway (distributed mode)",
                    "distributed mode (RabbitMQ, PostgreSQL, Redis) has not landed");
   AddNotYetCommand(app, commands, "worker", "Run a worker (distributed mode)",
@@ -20,8 +20,7 @@ int main(int argc, char** argv) {
                    "PostgreSQL migrations have not landed");
   AddNotYetCommand(app, commands, "keys", "Create, list and revoke API keys",
                    "the platform store has not landed");
-  AddNotYetCommand(app, commands, "generate", "Generate text from a model on the command line",
-                   "the inference engine has not landed");
+  AddGenerateCommand(app, commands);
   AddNotYetCommand(app, commands, "bench", "Run the built-in benchmarks",
                    "the engine benchmark has not landed");
   AddNotYetCommand(app, commands, "pull", "Download a model from the Hugging Face Hub",
