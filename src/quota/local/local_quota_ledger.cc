@@ -12,10 +12,8 @@ namespace {
 
 using store::Connection;
 using store::Statement;
-using store::WriteTx;
 
 constexpr int64_t kDayKind = 0;
-constexpr int64_t kMonthKind = 1;
 
 int64_t UnixSeconds(Time t) {
   return std::chrono::floor<std::chrono::seconds>(t).time_since_epoch().count();
@@ -23,16 +21,6 @@ int64_t UnixSeconds(Time t) {
 
 std::chrono::seconds SecondsUntil(Time at, Time now) {
   return std::max(std::chrono::seconds(1), std::chrono::ceil<std::chrono::seconds>(at - now));
-}
-
-Status Upsert(Connection& c, const std::string& user, int64_t kind, int64_t period,
-              const Amount& a) {
-  ASSIGN_OR_RETURN(Statement st, c.Prepare(
-      "INSERT INTO quota_counters(user_id, kind, period, tokens, requests) "
-      "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT(user_id, kind, period) DO UPDATE SET "
-      "tokens = tokens + excluded.tokens, requests = requests + excluded.requests"));
-  return st.Bind(1, user).Bind(2, kind).Bind(3, period).Bind(4, a.tokens).Bind(5, a.requests)
-      .Run();
 }
 
 }  // namespace
@@ -130,18 +118,9 @@ std::optional<Exceeded> LocalQuotaLedger::Check(const UserWindows& u, const Amou
   return worst;
 }
 
-std::shared_ptr<std::promise<Status>> LocalQuotaLedger::Persist(store::SqliteDatabase::WriteFn fn,
-                                                                std::string what) {
-  if (!db_) return nullptr;
-  if (options_.wait_for_commit) {
-    auto done = std::make_shared<std::promise<Status>>();
-    db_->WriteAsync(std::move(fn), [done](const Status& st) { done->set_value(st); });
-    return done;
-  }
-  db_->WriteAsync(std::move(fn), [what = std::move(what)](const Status& st) {
-    if (!st.ok()) log::Error("quota: persisting {} failed: {}", what, st.ToString());
-  });
-  return nullptr;
+std::optional<std::future<Status>> LocalQuotaLedger::Persist(JournalRow row) {
+  if (!journal_) return std::nullopt;
+  return journal_->Add(std::move(row), options_.wait_for_commit);
 }
 
 Result<ReserveOutcome> LocalQuotaLedger::Reserve(const ReserveRequest& request,
@@ -155,7 +134,7 @@ Result<ReserveOutcome> LocalQuotaLedger::Reserve(const ReserveRequest& request,
   }
   RETURN_IF_ERROR(limits.Validate());
   Amount want{request.tokens, request.requests};
-  std::shared_ptr<std::promise<Status>> committed;
+  std::optional<std::future<Status>> committed;
   {
     std::lock_guard lock(mu_);
     if (reservations_.contains(request.request_id)) {
@@ -173,20 +152,12 @@ Result<ReserveOutcome> LocalQuotaLedger::Reserve(const ReserveRequest& request,
     u.concurrent += 1;
     Reservation r{request.user_id, want, u.day.period, u.month.period, sec,
                   store::ToMillis(now)};
-    committed = Persist(
-        [id = request.request_id, r](WriteTx& tx) -> Status {
-          ASSIGN_OR_RETURN(Statement st, tx.conn().Prepare(
-              "INSERT INTO quota_reservations(request_id, user_id, tokens, requests, day, month, "
-              "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
-          return st.Bind(1, id).Bind(2, r.user_id).Bind(3, r.amount.tokens)
-              .Bind(4, r.amount.requests).Bind(5, r.day).Bind(6, r.month).Bind(7, r.created_ms)
-              .Run();
-        },
-        "reservation " + request.request_id);
+    committed = Persist(JournalRow{JournalRow::Kind::kReserve, request.request_id, r.user_id,
+                                   r.amount, r.day, r.month, r.created_ms});
     reservations_.emplace(request.request_id, std::move(r));
   }
   if (committed) {
-    Status st = committed->get_future().get();
+    Status st = committed->get();
     if (!st.ok()) {
       // Not durable, so not granted: give the room back.
       (void)Settle(request.request_id, 0, now, 0);
@@ -201,7 +172,7 @@ Result<bool> LocalQuotaLedger::Settle(std::string_view request_id, int64_t actua
   if (actual_tokens < 0 || (actual_requests && *actual_requests < 0)) {
     return InvalidArgument("actual amounts must be >= 0", "actual_tokens");
   }
-  std::shared_ptr<std::promise<Status>> committed;
+  std::optional<std::future<Status>> committed;
   {
     std::lock_guard lock(mu_);
     auto it = reservations_.find(request_id);
@@ -222,17 +193,10 @@ Result<bool> LocalQuotaLedger::Settle(std::string_view request_id, int64_t actua
     }
     u.minute.Settle(r.minute_second, r.amount, actual);
     u.concurrent -= 1;
-    committed = Persist(
-        [id = std::string(request_id), r, actual](WriteTx& tx) -> Status {
-          ASSIGN_OR_RETURN(Statement del, tx.conn().Prepare(
-              "DELETE FROM quota_reservations WHERE request_id = ?1"));
-          RETURN_IF_ERROR(del.Bind(1, id).Run());
-          RETURN_IF_ERROR(Upsert(tx.conn(), r.user_id, kDayKind, r.day, actual));
-          return Upsert(tx.conn(), r.user_id, kMonthKind, r.month, actual);
-        },
-        fmt::format("settlement of {}", request_id));
+    committed = Persist(JournalRow{JournalRow::Kind::kSettle, std::string(request_id), r.user_id,
+                                   actual, r.day, r.month, 0});
   }
-  if (committed) RETURN_IF_ERROR(committed->get_future().get().Annotate("recording the settlement"));
+  if (committed) RETURN_IF_ERROR(committed->get().Annotate("recording the settlement"));
   return true;
 }
 

@@ -4,15 +4,16 @@
 // (quota_counters). Open() loads both, so reservations outstanding at a crash are still there to
 // be settled, exactly once, after the restart.
 //
-// Durability ordering: Reserve and Settle decide in memory, then queue their row change on the
-// database's group-commit writer while still holding the mutex, so the rows commit in the same
-// order as the decisions. By default they return without waiting for the commit: the writer
-// commits in submission order, so the gateway's next write (the request record, which is what
-// makes a request accepted) commits in the same or a later transaction; a reservation is thus
-// durable before any request it guards is accepted, and a crash before that loses both. With
-// wait_for_commit they return only after their own commit (for callers that write nothing after).
-// A failed commit is logged; the in-memory state stays as decided and recovery (reconcile.h)
-// repairs the database's view after a restart.
+// Durability ordering: Reserve and Settle decide in memory, then hand their row change to a
+// QuotaJournal while still holding the mutex, so the rows commit in the order of the decisions;
+// the journal writes all changes pending at a time in one operation of the database's
+// group-commit writer. By default Reserve and Settle return without waiting for the commit: the
+// writer commits in submission order, so the gateway's next write (the request record, which
+// is what makes a request accepted) commits in the same or a later transaction; a reservation is
+// thus durable before any request it guards is accepted, and a crash before that loses both.
+// With wait_for_commit they return only after their own commit (for callers that write nothing
+// after). A failed commit is logged; the in-memory state stays as decided and recovery
+// (reconcile.h) repairs the database's view after a restart.
 //
 // The sliding per-minute windows are rebuilt on restart from the outstanding reservations only:
 // usage settled in the last minute before a crash is forgotten, allowing at most one minute of
@@ -29,6 +30,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "quota/local/quota_journal.h"
 #include "quota/local/user_windows.h"
 #include "quota/quota_ledger.h"
 #include "store/sqlite/sqlite_database.h"
@@ -70,17 +72,19 @@ class LocalQuotaLedger final : public QuotaLedger {
   using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
 
   LocalQuotaLedger(std::shared_ptr<store::SqliteDatabase> db, LocalQuotaLedgerOptions options)
-      : db_(std::move(db)), options_(options) {}
+      : db_(std::move(db)),
+        journal_(db_ ? std::make_shared<QuotaJournal>(db_) : nullptr),
+        options_(options) {}
   Status Load(Time now);
   // Brings a user's windows to `now`.
   void Advance(UserWindows& u, Time now) const;
   std::optional<Exceeded> Check(const UserWindows& u, const Amount& want, const Limits& limits,
                                 Time now) const;
-  // Queues `fn` on the writer (call with mu_ held); returns a Status to wait for, if any.
-  std::shared_ptr<std::promise<Status>> Persist(store::SqliteDatabase::WriteFn fn,
-                                                std::string what);
+  // Hands a row change to the journal (call with mu_ held); returns what to wait for, if any.
+  std::optional<std::future<Status>> Persist(JournalRow row);
 
   std::shared_ptr<store::SqliteDatabase> db_;
+  std::shared_ptr<QuotaJournal> journal_;
   LocalQuotaLedgerOptions options_;
   std::mutex mu_;
   StringMap<UserWindows> users_;

@@ -78,7 +78,9 @@ class SqliteDatabase {
   SqliteDatabase& operator=(const SqliteDatabase&) = delete;
 
   // Runs `fn` in the writer's next transaction and returns its Status once committed (or the
-  // commit's error). `fn` runs on the writer thread and must not call Write itself.
+  // commit's error). `fn` runs on the writer thread and must not call Write itself. Neither `fn`
+  // nor `done` may own the database (a shared_ptr to it): the writer thread must never be the
+  // one that destroys it.
   [[nodiscard]] Status Write(WriteFn fn);
   // Same without waiting; `done` (optional) runs on the writer thread after the commit.
   void WriteAsync(WriteFn fn, DoneFn done = {});
