@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   # toolchain
-  g++ cmake ninja-build ccache pkg-config make git curl ca-certificates
+  g++ cmake ninja-build ccache pkg-config make git curl ca-certificates python3
   # libraries
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libfmt-dev libspdlog-dev libyaml-cpp-dev libcli11-dev libssl-dev libsqlite3-dev

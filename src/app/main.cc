@@ -25,8 +25,7 @@ int main(int argc, char** argv) {
                    "the engine benchmark has not landed");
   AddNotYetCommand(app, commands, "pull", "Download a model from the Hugging Face Hub",
                    "the model downloader has not landed");
-  AddNotYetCommand(app, commands, "tokenize", "Print the token ids of a text",
-                   "the tokenizer CLI has not landed");
+  AddTokenizeCommand(app, commands);
   AddVersionCommand(app, commands);
   try {
     app.parse(argc, argv);
