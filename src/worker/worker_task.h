@@ -1,0 +1,65 @@
+// Internal to the Worker (worker.cc, worker_task.cc): the state of one request being generated,
+// and the gate through which backend callbacks reach the Worker.
+//
+// Thread-safety: see the comments on each field. The consumer thread creates a Task and fills
+// the fields marked "fixed" before the Task becomes visible in Worker::tasks_ (under its mutex),
+// so every other thread sees them.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+
+#include "events/event_bus.h"
+#include "protocol/messages.h"
+#include "queue/message.h"
+#include "worker/model_backend.h"
+#include "worker/worker.h"
+
+namespace inferline::worker {
+
+using SteadyClock = std::chrono::steady_clock;
+
+struct Worker::Task : std::enable_shared_from_this<Worker::Task> {
+  // Fixed.
+  protocol::RequestMessage request;
+  size_t lane = 0;  // dispatch lane: a request's events and result are published in order
+  int attempt = 1;  // the delivery count that started it
+  double queue_wait_seconds = 0;
+  SteadyClock::time_point taken;      // when this worker took it
+  SteadyClock::time_point submitted;  // when it went to the backend
+
+  // Any thread.
+  std::atomic<bool> cancel_requested{false};  // the client cancelled it (event, store or bus)
+  std::atomic<double> first_piece_seconds{0};  // since `taken`; 0 until the first text
+
+  // Written by the consumer thread before Submit, reset by Finish (a dispatch thread) or Stop;
+  // those run strictly after (the backend's on_done, or the consumer having exited).
+  events::Subscription watch;
+
+  // Housekeeping thread only.
+  SteadyClock::time_point next_extend;
+  SteadyClock::time_point next_poll;
+
+  std::mutex mu;  // guards everything below
+  queue::Delivery delivery;  // the current lease (a redelivery to this worker replaces it)
+  std::unique_ptr<BackendHandle> handle;
+  bool cancel_sent = false;
+  bool requeue = false;   // give the message back instead of publishing a result (Stop)
+  bool finished = false;  // Finish ran, or Stop gave the message back without it
+  std::string pending_text;  // token text not yet published
+  int64_t pending_index = 0;
+  bool flush_posted = false;
+};
+
+// Backend callbacks hold the gate, not the Worker: after Stop closes it (worker = null), a late
+// callback from a backend that outlives the Worker does nothing.
+struct Worker::Gate {
+  std::shared_mutex mu;  // callbacks hold it shared while they use `worker`
+  Worker* worker = nullptr;
+};
+
+}  // namespace inferline::worker
