@@ -253,3 +253,46 @@ TEST(TokenizerTest, ShippedModelTokenizerConfig) {
 
 }  // namespace
 }  // namespace inferline::engine
+
+namespace inferline::engine {
+namespace {
+
+// A character-level BPE over a small vocab with the given pre_tokenizer JSON; pieces are
+// observable through the ids because no merges exist.
+std::vector<std::string> Pieces(const std::string& pre_tokenizer, std::string_view text) {
+  const std::string json = R"({"pre_tokenizer":)" + pre_tokenizer + R"(,
+    "model":{"type":"BPE","vocab":{"a":0,"b":1,"1":2,"2":3,"3":4,"!":5," ":6,"▁":7,"ab":8,
+      "12":9,"▁a":10},"merges":["a b","1 2","▁ a"]}})";
+  auto tok = Tokenizer::FromJson(json);
+  EXPECT_TRUE(tok.ok()) << tok.status().ToString();
+  if (!tok.ok()) return {};
+  std::vector<std::string> out;
+  for (int32_t id : (*tok)->Encode(text)) out.push_back((*tok)->TokenToPiece(id));
+  return out;
+}
+
+TEST(TokenizerTest, SimplePreTokenizers) {
+  // "12" merges only when the digits stay in one piece.
+  EXPECT_THAT(Pieces(R"({"type":"Digits","individual_digits":true})", "123ab"),
+              ElementsAre("1", "2", "3", "ab"));
+  EXPECT_THAT(Pieces(R"({"type":"Digits","individual_digits":false})", "123ab"),
+              ElementsAre("12", "3", "ab"));
+  EXPECT_THAT(Pieces(R"({"type":"Punctuation"})", "ab!!ab"), ElementsAre("ab", "!", "!", "ab"));
+  EXPECT_THAT(Pieces(R"({"type":"Whitespace"})", "ab  12!!"), ElementsAre("ab", "12", "!", "!"));
+  EXPECT_THAT(Pieces(R"({"type":"WhitespaceSplit"})", " ab  a!b "), ElementsAre("ab", "a", "!", "b"));
+  EXPECT_THAT(Pieces(R"({"type":"Split","pattern":{"String":"b"},"behavior":"MergedWithPrevious"})",
+                     "abab"),
+              ElementsAre("ab", "ab"));
+  EXPECT_THAT(Pieces(R"({"type":"Split","pattern":{"String":"a"},"behavior":"Removed"})", "abab"),
+              ElementsAre("b", "b"));
+  // Metaspace with split: every "▁" starts a piece; consecutive ones stay apart.
+  EXPECT_THAT(Pieces(R"({"type":"Metaspace","replacement":"▁","prepend_scheme":"always"})", "a  a"),
+              ElementsAre("▁a", "▁", "▁a"));
+  EXPECT_THAT(Pieces(R"({"type":"Sequence","pretokenizers":[{"type":"Digits",
+                       "individual_digits":true},{"type":"Punctuation"}]})",
+                     "12!"),
+              ElementsAre("1", "2", "!"));
+}
+
+}  // namespace
+}  // namespace inferline::engine
