@@ -164,3 +164,13 @@ TEST(ChatTemplateTest, TokenizerUsesConfigTemplateOrChatMl) {
 
 }  // namespace
 }  // namespace inferline::engine
+
+namespace inferline::engine {
+namespace {
+
+TEST(ChatTemplateTest, ModeratelyNestedExpressionsParse) {
+  EXPECT_EQ(Render("{{ ((messages[(0)]['content'] ~ (('!' ~ ('?'))))) }}"), "You are kind.!?");
+}
+
+}  // namespace
+}  // namespace inferline::engine

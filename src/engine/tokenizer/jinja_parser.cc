@@ -9,7 +9,8 @@
 namespace inferline::engine::jinja {
 namespace {
 
-constexpr int kMaxDepth = 64;
+// Recursion budget: each parenthesis or subscript costs about a dozen levels.
+constexpr int kMaxDepth = 200;
 
 // ---- Expression parser (recursive descent, Jinja precedence) ------------------------------
 
