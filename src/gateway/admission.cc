@@ -1,0 +1,287 @@
+#include "gateway/admission.h"
+
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include "common/log.h"
+#include "gateway/api_keys.h"
+#include "protocol/messages.h"
+#include "queue/message.h"
+
+namespace inferline::gateway {
+namespace json = boost::json;
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+namespace {
+
+int64_t UnixSeconds(store::Time t) {
+  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+}
+
+std::string InputJson(const GenerationRequest& r) {
+  if (r.kind == protocol::RequestKind::kCompletion) return json::serialize(json::string(r.prompt));
+  json::array msgs;
+  for (const auto& m : r.messages) {
+    msgs.push_back(json::object{{"role", m.role}, {"content", m.content}});
+  }
+  return json::serialize(msgs);
+}
+
+std::string ParamsJson(const GenerationRequest& r, int max_tokens) {
+  protocol::GenerationParams p = r.params;
+  p.max_tokens = max_tokens;
+  json::value v = protocol::ToJson(p);
+  json::object& o = v.as_object();
+  if (r.echo) o["echo"] = true;
+  if (r.priority != 0) o["priority"] = r.priority;
+  return json::serialize(v);
+}
+
+}  // namespace
+
+std::string WindowDisplayName(quota::Window w) {
+  std::string name(quota::WindowName(w));
+  for (char& c : name) {
+    if (c == '_') c = ' ';
+  }
+  return name;
+}
+
+std::string FormatResetDuration(milliseconds d) {
+  int64_t ms = std::max<int64_t>(0, d.count());
+  if (ms < 1000) return fmt::format("{}ms", ms);
+  int64_t s = (ms + 999) / 1000;
+  int64_t h = s / 3600;
+  int64_t m = (s % 3600) / 60;
+  s %= 60;
+  if (h > 0) return fmt::format("{}h{}m{}s", h, m, s);
+  if (m > 0) return fmt::format("{}m{}s", m, s);
+  return fmt::format("{}s", s);
+}
+
+Result<PreparedPrompt> Admission::Prepare(const ServedModel& model,
+                                          const GenerationRequest& r) const {
+  PreparedPrompt out;
+  const engine::Tokenizer& tok = *model.tokenizer;
+  std::string_view prompt_param = "prompt";
+  if (r.kind == protocol::RequestKind::kCompletion) {
+    out.text = r.prompt;
+    out.ids = tok.Encode(out.text, /*add_special_tokens=*/true);
+  } else {
+    prompt_param = "messages";
+    std::vector<engine::Tokenizer::ChatMessage> msgs;
+    msgs.reserve(r.messages.size());
+    for (const auto& m : r.messages) msgs.push_back({m.role, m.content});
+    Result<std::string> rendered = tok.ApplyChatTemplate(msgs, /*add_generation_prompt=*/true);
+    if (!rendered.ok()) {
+      return InvalidArgument(
+          fmt::format("'messages' cannot be rendered with the model's chat template: {}",
+                      rendered.status().message()),
+          "messages");
+    }
+    out.text = std::move(*rendered);
+    // The template already holds whatever special tokens the model expects.
+    out.ids = tok.Encode(out.text, /*add_special_tokens=*/false);
+  }
+  const int64_t n = static_cast<int64_t>(out.ids.size());
+  const int64_t context = model.context_length;
+  if (n == 0) {
+    return InvalidArgument(fmt::format("'{}' encodes to no tokens", prompt_param),
+                           std::string(prompt_param));
+  }
+  if (n >= context) {
+    return InvalidArgument(
+        fmt::format("This model's maximum context length is {} tokens. However, your {} is {} "
+                    "tokens, which leaves no room for a completion. Please shorten it.",
+                    context, prompt_param == "prompt" ? "prompt" : "messages resulted in", n),
+        std::string(prompt_param));
+  }
+  if (!r.max_tokens_given) {
+    out.max_tokens = static_cast<int>(std::min<int64_t>(options_.default_max_tokens, context - n));
+  } else {
+    out.max_tokens = r.params.max_tokens;
+    if (n + out.max_tokens > context) {
+      return InvalidArgument(
+          fmt::format("This model's maximum context length is {} tokens. However, you requested "
+                      "{} tokens ({} in the {}, {} for the completion). Please reduce the length "
+                      "of the {} or the completion ('max_tokens' at most {}).",
+                      context, n + out.max_tokens, n, prompt_param, out.max_tokens, prompt_param,
+                      context - n),
+          "max_tokens");
+    }
+  }
+  return out;
+}
+
+AdmitFailure Admission::QuotaRefusal(const Principal& principal, const quota::Exceeded& ex,
+                                     int64_t tokens, store::Time now) {
+  AdmitFailure f;
+  f.exceeded = ex;
+  f.result = "quota_exceeded";
+  bool calendar = ex.window == quota::Window::kDailyRequests ||
+                  ex.window == quota::Window::kDailyTokens ||
+                  ex.window == quota::Window::kMonthlyRequests ||
+                  ex.window == quota::Window::kMonthlyTokens;
+  f.type = calendar ? "insufficient_quota" : "rate_limit_exceeded";
+  f.code = f.type;
+  if (!calendar) f.result = "rate_limited";
+  std::string window = WindowDisplayName(ex.window);
+  std::string message;
+  if (ex.never_fits) {
+    message = fmt::format(
+        "This request needs {} {} but your limit of {} is {}; it can never be granted. Reduce "
+        "max_tokens or the prompt.",
+        ex.requested, quota::CountsTokens(ex.window) ? "tokens" : "requests", window, ex.limit);
+  } else {
+    message = fmt::format(
+        "Quota exceeded for {}: limit {}, used {}, requested {}. Please try again in {}.", window,
+        ex.limit, ex.current, ex.requested, FormatResetDuration(ex.retry_after));
+  }
+  (void)tokens;
+  f.status = Status(StatusCode::kResourceExhausted, message, std::string(LimitKey(ex.window)));
+  Result<std::vector<quota::WindowUsage>> usage =
+      ledger_.Usage(principal.user_id, principal.limits, now);
+  if (usage.ok()) f.usage = std::move(*usage);
+  return f;
+}
+
+void Admission::Refund(const std::string& request_id) {
+  Result<bool> r = ledger_.Settle(request_id, 0, store::Clock::now(), 0);
+  if (!r.ok()) {
+    log::ErrorFor(request_id, "refunding the reservation failed: {} (startup reconciliation "
+                              "will refund it)", r.status().message());
+  }
+}
+
+AdmitOutcome Admission::Admit(const Principal& principal, GenerationRequest request,
+                              events::EventCallback on_event) {
+  AdmitOutcome out;
+  auto fail = [&](Status st, std::string result, std::string code = {}) {
+    out.failure.status = std::move(st);
+    out.failure.result = std::move(result);
+    out.failure.code = std::move(code);
+    return std::move(out);
+  };
+
+  const ServedModel* model = models_.Find(request.model);
+  if (model == nullptr) {
+    return fail(Status(StatusCode::kNotFound,
+                       fmt::format("The model `{}` does not exist or you do not have access to it.",
+                                   request.model),
+                       "model"),
+                "model_not_found", "model_not_found");
+  }
+  Result<PreparedPrompt> prepared = Prepare(*model, request);
+  if (!prepared.ok()) {
+    bool context = prepared.status().message().find("context length") != std::string::npos;
+    return fail(prepared.status(), "invalid", context ? "context_length_exceeded" : "");
+  }
+
+  Admitted a;
+  a.request_id = NewGenerationRequestId();
+  a.model = model;
+  a.prompt = std::move(*prepared);
+  a.prompt_tokens = static_cast<int64_t>(a.prompt.ids.size());
+  a.reserved_tokens = a.prompt_tokens + a.prompt.max_tokens;
+  a.created_at = store::Clock::now();
+  const store::Time now = a.created_at;
+
+  quota::ReserveRequest rr{principal.user_id, a.request_id, a.reserved_tokens, 1};
+  Result<quota::ReserveOutcome> reserved = ledger_.Reserve(rr, principal.limits, now);
+  if (!reserved.ok()) return fail(reserved.status(), "error");
+  if (!reserved->granted) {
+    out.failure = QuotaRefusal(principal, *reserved->exceeded, a.reserved_tokens, now);
+    return out;
+  }
+
+  // From here on, every failure refunds the reservation.
+  if (on_event) {
+    Result<events::SubscribeResult> sub = bus_.Subscribe(a.request_id, 0, std::move(on_event));
+    if (!sub.ok()) {
+      Refund(a.request_id);
+      return fail(Unavailable("cannot subscribe to the request's events: " +
+                              sub.status().message()),
+                  "error");
+    }
+    a.subscription = std::move(sub->subscription);
+  }
+  const int64_t deadline_s = request.timeout_seconds
+                                 ? static_cast<int64_t>(*request.timeout_seconds * 1000)
+                                 : options_.default_timeout.count() * 1000;
+  store::RequestRecord rec;
+  rec.id = a.request_id;
+  rec.user_id = principal.user_id;
+  rec.key_id = principal.key_id;
+  rec.model = model->name;
+  rec.kind = request.kind == protocol::RequestKind::kChat ? store::RequestKind::kChat
+                                                          : store::RequestKind::kCompletion;
+  rec.input_json = InputJson(request);
+  rec.params_json = ParamsJson(request, a.prompt.max_tokens);
+  rec.stream = request.stream;
+  rec.prompt_tokens = a.prompt_tokens;
+  rec.reserved_tokens = a.reserved_tokens;
+  rec.status = store::RequestStatus::kQueued;
+  rec.created_at = now;
+  rec.deadline = now + milliseconds(deadline_s);
+
+  protocol::RequestMessage msg;
+  msg.request_id = a.request_id;
+  msg.user_id = principal.user_id;
+  msg.key_id = principal.key_id;
+  msg.model = model->name;
+  msg.kind = request.kind;
+  msg.prompt = a.prompt.text;
+  msg.messages = request.messages;
+  msg.prompt_ids = a.prompt.ids;
+  msg.params = request.params;
+  msg.params.max_tokens = a.prompt.max_tokens;
+  msg.prompt_tokens = a.prompt_tokens;
+  msg.reserved_tokens = a.reserved_tokens;
+  msg.priority = request.priority;
+  msg.created_at_ms = store::ToMillis(now);
+  msg.deadline_ms = store::ToMillis(*rec.deadline);
+  msg.stream = request.stream;
+
+  store::OutboxMessage outbox;
+  outbox.queue = queue::RequestQueueName(model->name);
+  outbox.payload = protocol::Serialize(msg);
+  outbox.meta.message_id = a.request_id;
+  outbox.meta.model = model->name;
+  outbox.meta.tokens = a.reserved_tokens;
+  outbox.meta.priority = request.priority;
+
+  json::object queued{{"request_id", a.request_id},
+                      {"status", "queued"},
+                      {"model", model->name},
+                      {"prompt_tokens", a.prompt_tokens},
+                      {"max_tokens", a.prompt.max_tokens},
+                      {"reserved_tokens", a.reserved_tokens},
+                      {"created", UnixSeconds(now)}};
+  Result<int64_t> published =
+      bus_.Publish(a.request_id, events::EventType::kQueued, json::serialize(queued));
+  if (!published.ok()) {
+    log::WarnFor(a.request_id, "publishing the queued event failed: {}",
+                 published.status().message());
+  }
+
+  Status created = store_.CreateRequest(rec, outbox);
+  if (!created.ok()) {
+    Refund(a.request_id);
+    json::object failed{{"request_id", a.request_id},
+                        {"status", "failed"},
+                        {"error", json::object{{"code", "store_unavailable"},
+                                               {"message", created.message()}}}};
+    (void)bus_.Publish(a.request_id, events::EventType::kFailed, json::serialize(failed));
+    log::ErrorFor(a.request_id, "recording the request failed: {}", created.message());
+    return fail(Unavailable("the request could not be recorded; please retry"), "error");
+  }
+
+  Result<std::vector<quota::WindowUsage>> usage =
+      ledger_.Usage(principal.user_id, principal.limits, now);
+  if (usage.ok()) a.usage = std::move(*usage);
+  out.admitted = std::move(a);
+  return out;
+}
+
+}  // namespace inferline::gateway

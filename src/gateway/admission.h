@@ -1,0 +1,104 @@
+// Admission: everything between "this request is authenticated and well-formed" and "this
+// request is durably queued" (ARCHITECTURE.md §3 step 1, after validation):
+//
+//   model known? -> count prompt tokens with the model's tokenizer -> default / check max_tokens
+//   against the context -> QuotaLedger::Reserve(prompt + max_tokens, 1 request) over every
+//   window at once -> publish the `queued` event -> Store::CreateRequest(record + queue message,
+//   one atomic step)
+//
+// Any failure after the reservation refunds it. `queued` is published before the record is
+// written so that it is always the stream's first event (a worker may pick the request up the
+// moment the record commits); if the write then fails, a `failed` event closes the stream.
+// Callers that want the request's events (sync completions, streaming) pass a callback and get
+// the subscription back, made before any worker can see the request, so nothing is missed.
+//
+// Admit blocks (tokenizer, ledger, store): run it on the blocking pool.
+//
+// Thread-safety: Admit may be called from any number of threads at once.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "events/event_bus.h"
+#include "gateway/authenticator.h"
+#include "gateway/model_catalog.h"
+#include "gateway/request_parser.h"
+#include "quota/quota_ledger.h"
+#include "store/store.h"
+
+namespace inferline::gateway {
+
+struct AdmissionOptions {
+  int default_max_tokens = 256;
+  std::chrono::seconds default_timeout{600};  // deadline when timeout_seconds is not given
+};
+
+// The prompt as the model will see it.
+struct PreparedPrompt {
+  std::string text;  // completion: the prompt; chat: the rendered chat template
+  std::vector<int32_t> ids;
+  int max_tokens = 0;  // as given, or defaulted to fit the context
+};
+
+struct Admitted {
+  std::string request_id;
+  const ServedModel* model = nullptr;
+  PreparedPrompt prompt;
+  int64_t prompt_tokens = 0;
+  int64_t reserved_tokens = 0;
+  store::Time created_at{};
+  events::Subscription subscription;     // when a callback was given
+  std::vector<quota::WindowUsage> usage;  // the user's windows after the reservation
+};
+
+struct AdmitFailure {
+  Status status;
+  std::string type;  // OpenAI error.type / error.code where they differ from the defaults
+  std::string code;
+  std::optional<quota::Exceeded> exceeded;  // quota refusals
+  std::vector<quota::WindowUsage> usage;    // quota refusals: for x-ratelimit-* headers
+  std::string result = "error";             // label of inferline_admissions_total
+};
+
+struct AdmitOutcome {
+  std::optional<Admitted> admitted;
+  AdmitFailure failure;  // when !admitted
+};
+
+class Admission {
+ public:
+  Admission(store::Store& store, quota::QuotaLedger& ledger, events::EventBus& bus,
+            const ModelCatalog& models, AdmissionOptions options)
+      : store_(store), ledger_(ledger), bus_(bus), models_(models), options_(options) {}
+
+  AdmitOutcome Admit(const Principal& principal, GenerationRequest request,
+                     events::EventCallback on_event = {});
+
+  // Counts the prompt and settles max_tokens (InvalidArgument naming prompt / messages /
+  // max_tokens when they do not fit the context). Pure; public for tests.
+  Result<PreparedPrompt> Prepare(const ServedModel& model, const GenerationRequest& request) const;
+
+  const AdmissionOptions& options() const { return options_; }
+
+ private:
+  AdmitFailure QuotaRefusal(const Principal& principal, const quota::Exceeded& exceeded,
+                            int64_t tokens, store::Time now);
+  void Refund(const std::string& request_id);
+
+  store::Store& store_;
+  quota::QuotaLedger& ledger_;
+  events::EventBus& bus_;
+  const ModelCatalog& models_;
+  AdmissionOptions options_;
+};
+
+// "tokens per day", "concurrent requests", ...
+std::string WindowDisplayName(quota::Window w);
+// Go-style durations as OpenAI's x-ratelimit-reset-* headers use them: "20ms", "6m0s", "1h2m3s".
+std::string FormatResetDuration(std::chrono::milliseconds d);
+
+}  // namespace inferline::gateway

@@ -1,0 +1,177 @@
+// Admission against the real embedded seams and the shipped model's tokenizer: exact token
+// counts, max_tokens defaults and context checks, the atomic record + queue message, the
+// reservation and its refusal, and the order of events.
+#include <gtest/gtest.h>
+
+#include "gateway/admission.h"
+#include "gateway/authenticator.h"
+#include "gateway/testing/test_platform.h"
+#include "protocol/messages.h"
+
+namespace inferline::gateway {
+namespace {
+
+using testing::TestPlatform;
+
+class AdmissionTest : public ::testing::Test {
+ protected:
+  AdmissionTest() : admission_(*p_.store, *p_.ledger, *p_.bus, p_.models, {.default_max_tokens = 32}) {}
+
+  Principal User(const std::string& id, quota::Limits limits = {}) {
+    Principal pr;
+    pr.key_id = "key_" + id;
+    pr.user_id = id;
+    pr.plan = "test";
+    pr.limits = limits;
+    return pr;
+  }
+  GenerationRequest Completion(std::string prompt, std::optional<int> max_tokens = std::nullopt) {
+    GenerationRequest r;
+    r.model = testing::kModelName;
+    r.prompt = std::move(prompt);
+    if (max_tokens) {
+      r.params.max_tokens = *max_tokens;
+      r.max_tokens_given = true;
+    }
+    return r;
+  }
+  const engine::Tokenizer& tok() { return *p_.models.Default()->tokenizer; }
+
+  TestPlatform p_;
+  Admission admission_;
+};
+
+TEST_F(AdmissionTest, CountsPromptTokensExactlyAndQueuesAtomically) {
+  std::string prompt = "In the beginning God created the heaven and the earth.";
+  AdmitOutcome out = admission_.Admit(User("alice"), Completion(prompt, 10));
+  ASSERT_TRUE(out.admitted) << out.failure.status.ToString();
+  const Admitted& a = *out.admitted;
+  int64_t n = static_cast<int64_t>(tok().Encode(prompt, true).size());
+  EXPECT_EQ(a.prompt_tokens, n);
+  EXPECT_EQ(a.reserved_tokens, n + 10);
+
+  auto rec = p_.store->GetRequest(a.request_id);
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->status, store::RequestStatus::kQueued);
+  EXPECT_EQ(rec->prompt_tokens, n);
+  EXPECT_EQ(rec->reserved_tokens, n + 10);
+  EXPECT_TRUE(rec->deadline.has_value());
+
+  auto deliveries = p_.broker->Consume(queue::RequestQueueName(testing::kModelName), {});
+  ASSERT_TRUE(deliveries.ok());
+  ASSERT_EQ(deliveries->size(), 1u);
+  auto msg = protocol::ParseRequestMessage(deliveries->front().payload);
+  ASSERT_TRUE(msg.ok());
+  EXPECT_EQ(msg->request_id, a.request_id);
+  EXPECT_EQ(msg->prompt_ids, tok().Encode(prompt, true));
+  EXPECT_EQ(msg->params.max_tokens, 10);
+  EXPECT_EQ(deliveries->front().meta.tokens, n + 10);
+
+  auto usage = p_.ledger->Usage("alice", {}, quota::Clock::now());
+  ASSERT_TRUE(usage.ok());
+  for (const auto& w : *usage) {
+    if (w.window == quota::Window::kDailyTokens) {
+      EXPECT_EQ(w.reserved, n + 10);
+    }
+  }
+}
+
+TEST_F(AdmissionTest, ChatPromptIsTheRenderedTemplate) {
+  GenerationRequest r;
+  r.kind = protocol::RequestKind::kChat;
+  r.model = testing::kModelName;
+  r.messages = {{"system", "Speak as the Psalms."}, {"user", "Praise the morning."}};
+  AdmitOutcome out = admission_.Admit(User("bob"), r);
+  ASSERT_TRUE(out.admitted);
+  std::vector<engine::Tokenizer::ChatMessage> msgs = {{"system", "Speak as the Psalms."},
+                                                      {"user", "Praise the morning."}};
+  std::string rendered = *tok().ApplyChatTemplate(msgs, true);
+  EXPECT_EQ(out.admitted->prompt.text, rendered);
+  EXPECT_EQ(out.admitted->prompt_tokens, static_cast<int64_t>(tok().Encode(rendered).size()));
+}
+
+TEST_F(AdmissionTest, DefaultsMaxTokensToFitTheContext) {
+  auto a = admission_.Admit(User("u"), Completion("And God said"));
+  ASSERT_TRUE(a.admitted);
+  EXPECT_EQ(a.admitted->prompt.max_tokens, 32);  // the configured default
+  // A prompt close to the context leaves less room than the default.
+  std::string long_prompt;
+  while (tok().Encode(long_prompt, true).size() < 240) long_prompt += "and the Lord spake ";
+  auto b = admission_.Admit(User("u"), Completion(long_prompt));
+  ASSERT_TRUE(b.admitted) << b.failure.status.ToString();
+  EXPECT_EQ(b.admitted->prompt_tokens + b.admitted->prompt.max_tokens, 256);
+}
+
+TEST_F(AdmissionTest, RefusesWhatDoesNotFitTheContext) {
+  auto a = admission_.Admit(User("u"), Completion("And God said", 300));
+  ASSERT_FALSE(a.admitted);
+  EXPECT_EQ(a.failure.status.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(a.failure.status.param(), "max_tokens");
+  EXPECT_EQ(a.failure.code, "context_length_exceeded");
+  std::string huge;
+  for (int i = 0; i < 200; ++i) huge += "the heaven and the earth ";
+  auto b = admission_.Admit(User("u"), Completion(huge));
+  ASSERT_FALSE(b.admitted);
+  EXPECT_EQ(b.failure.status.param(), "prompt");
+  // Nothing was reserved or queued for the refused requests.
+  auto stats = p_.broker->Stats(queue::RequestQueueName(testing::kModelName));
+  EXPECT_EQ(stats->ready, 0);
+  EXPECT_TRUE(p_.ledger->ListReservations()->empty());
+}
+
+TEST_F(AdmissionTest, UnknownModelIs404NamingModel) {
+  GenerationRequest r = Completion("x", 1);
+  r.model = "gpt-4";
+  auto a = admission_.Admit(User("u"), r);
+  ASSERT_FALSE(a.admitted);
+  EXPECT_EQ(a.failure.status.code(), StatusCode::kNotFound);
+  EXPECT_EQ(a.failure.status.param(), "model");
+  EXPECT_EQ(a.failure.code, "model_not_found");
+}
+
+TEST_F(AdmissionTest, QuotaRefusalNamesTheWindowAndKeepsNothing) {
+  quota::Limits limits;
+  limits.tokens_per_day = 40;
+  Principal u = User("carol", limits);
+  auto first = admission_.Admit(u, Completion("And God said", 20));
+  ASSERT_TRUE(first.admitted);
+  auto second = admission_.Admit(u, Completion("And God said", 20));
+  ASSERT_FALSE(second.admitted);
+  const AdmitFailure& f = second.failure;
+  EXPECT_EQ(f.status.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(f.status.param(), "tokens_per_day");
+  EXPECT_EQ(f.type, "insufficient_quota");
+  ASSERT_TRUE(f.exceeded);
+  EXPECT_GE(f.exceeded->retry_after.count(), 1);
+  EXPECT_FALSE(f.usage.empty());
+  EXPECT_EQ(p_.ledger->ListReservations()->size(), 1u);
+
+  quota::Limits rpm;
+  rpm.requests_per_minute = 1;
+  Principal v = User("dave", rpm);
+  ASSERT_TRUE(admission_.Admit(v, Completion("x", 1)).admitted);
+  auto refused = admission_.Admit(v, Completion("x", 1));
+  ASSERT_FALSE(refused.admitted);
+  EXPECT_EQ(refused.failure.type, "rate_limit_exceeded");
+  EXPECT_EQ(refused.failure.result, "rate_limited");
+}
+
+TEST_F(AdmissionTest, QueuedIsTheFirstEventAndSubscribersSeeIt) {
+  std::vector<events::Event> seen;
+  std::mutex mu;
+  auto cb = [&](const events::Event& ev) {
+    std::lock_guard lock(mu);
+    seen.push_back(ev);
+  };
+  auto out = admission_.Admit(User("erin"), Completion("Let there be light", 4), cb);
+  ASSERT_TRUE(out.admitted);
+  EXPECT_TRUE(out.admitted->subscription.active());
+  std::lock_guard lock(mu);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].id, 1);
+  EXPECT_EQ(seen[0].type, events::EventType::kQueued);
+  EXPECT_NE(seen[0].data.find(out.admitted->request_id), std::string::npos);
+}
+
+}  // namespace
+}  // namespace inferline::gateway

@@ -1,0 +1,119 @@
+#include "gateway/api_keys.h"
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <array>
+#include <cstdlib>
+
+#include "common/log.h"
+
+namespace inferline::gateway {
+namespace {
+
+constexpr std::string_view kBase62 =
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+}  // namespace
+
+std::string RandomBase62(size_t n) {
+  std::string out;
+  out.reserve(n);
+  std::array<unsigned char, 64> buf;
+  while (out.size() < n) {
+    if (RAND_bytes(buf.data(), static_cast<int>(buf.size())) != 1) {
+      // Without a working CSPRNG no key or id can be trusted: stop rather than weaken them.
+      log::Error("OpenSSL RAND_bytes failed; cannot generate secrets");
+      std::abort();
+    }
+    for (unsigned char b : buf) {
+      // Rejection sampling keeps the distribution uniform: 248 = 4 * 62.
+      if (b < 248 && out.size() < n) out.push_back(kBase62[b % 62]);
+    }
+  }
+  return out;
+}
+
+std::string NewApiKeySecret() { return std::string(kKeyPrefix) + RandomBase62(40); }
+std::string NewKeyId() { return "key_" + RandomBase62(16); }
+std::string NewGenerationRequestId() { return "req_" + RandomBase62(24); }
+
+std::string HashSecret(std::string_view secret) {
+  std::array<unsigned char, EVP_MAX_MD_SIZE> digest;
+  unsigned int len = 0;
+  if (EVP_Digest(secret.data(), secret.size(), digest.data(), &len, EVP_sha256(), nullptr) != 1) {
+    log::Error("OpenSSL sha256 failed");
+    std::abort();
+  }
+  std::string hex;
+  hex.reserve(len * 2);
+  for (unsigned int i = 0; i < len; ++i) hex += fmt::format("{:02x}", digest[i]);
+  return hex;
+}
+
+std::string DisplayPrefix(std::string_view secret) {
+  return std::string(secret.substr(0, 10)) + "...";
+}
+
+std::string MaskSecret(std::string_view secret) {
+  if (secret.size() <= 12) return "****";
+  return fmt::format("{}****{}", secret.substr(0, 8), secret.substr(secret.size() - 4));
+}
+
+Status ValidateUserId(std::string_view id, std::string_view param) {
+  if (id.empty() || id.size() > 64) {
+    return InvalidArgument(fmt::format("'{}' must be 1 to 64 characters", param),
+                           std::string(param));
+  }
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '@' || c == '-';
+    if (!ok) {
+      return InvalidArgument(
+          fmt::format("'{}' may only contain letters, digits and . _ @ -", param),
+          std::string(param));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<IssuedKey> IssueKey(store::Store& store, const IssueKeyRequest& request,
+                           const std::function<bool(std::string_view)>& plan_exists,
+                           store::Time now) {
+  RETURN_IF_ERROR(ValidateUserId(request.user_id, "user"));
+  if (request.name.size() > 128) return InvalidArgument("'name' is limited to 128 characters", "name");
+  if (!request.plan.empty() && !plan_exists(request.plan)) {
+    return InvalidArgument(fmt::format("unknown plan '{}'", request.plan), "plan");
+  }
+  IssuedKey out;
+  Result<store::User> user = store.GetUser(request.user_id);
+  if (!user.ok()) {
+    if (user.status().code() != StatusCode::kNotFound) return user.status();
+    store::User u;
+    u.id = request.user_id;
+    u.plan = request.plan.empty() ? request.default_plan : request.plan;
+    u.created_at = now;
+    Status st = store.CreateUser(u);
+    if (!st.ok() && st.code() != StatusCode::kAlreadyExists) return st;  // a racing create is fine
+    out.user_created = st.ok();
+  } else if (!request.plan.empty() && user->plan != request.plan) {
+    return FailedPrecondition(fmt::format(
+        "user '{}' already exists with plan '{}'; change its plan with PATCH /v1/admin/users/{}",
+        request.user_id, user->plan, request.user_id));
+  }
+  out.secret = NewApiKeySecret();
+  store::ApiKey& key = out.key;
+  key.id = NewKeyId();
+  key.user_id = request.user_id;
+  key.name = request.name;
+  key.secret_hash = HashSecret(out.secret);
+  key.prefix = DisplayPrefix(out.secret);
+  key.is_admin = request.is_admin;
+  key.scopes = request.is_admin ? "admin" : "";
+  key.created_at = now;
+  RETURN_IF_ERROR(store.CreateApiKey(key));
+  return out;
+}
+
+}  // namespace inferline::gateway

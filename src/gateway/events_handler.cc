@@ -1,0 +1,152 @@
+// GET /v1/requests/{id}/events and GET /events/{id}: a request's lifecycle as server-sent
+// events, `id:` on every event, replay after Last-Event-ID, keep-alive comments, an idle
+// timeout, and the end of the stream after the terminal event.
+//
+// When the bus no longer holds the request's history (a restart, or retention ran out), the
+// stream is synthesized from the stored record: a finished request gets its terminal event
+// (id = the client's last id + 1); an open one gets a `queued` / `started` event with id 0
+// (so a reconnect replays the whole new stream of a request re-run after a crash) followed by
+// live events, and the record is re-read every second in case the result was missed.
+#include <boost/json.hpp>
+#include <fmt/format.h>
+
+#include <charconv>
+
+#include "common/log.h"
+#include "gateway/event_inbox.h"
+#include "gateway/gateway.h"
+#include "http/sse_writer.h"
+
+namespace inferline::gateway {
+namespace asio = boost::asio;
+using WaitResult = http::AsyncSignal::WaitResult;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+std::optional<int64_t> ParseEventId(std::string_view s) {
+  if (s.empty() || s.size() > 18) return std::nullopt;
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v < 0) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+Gateway::Task Gateway::StreamEvents(Ctx& ctx) {
+  std::optional<Principal> principal = co_await Authenticate(ctx);
+  if (!principal) co_return;
+  std::optional<store::RequestRecord> rec = co_await OwnedRequest(ctx, *principal);
+  if (!rec) co_return;
+
+  int64_t after = 0;
+  std::string last_id(ctx.header("Last-Event-ID"));
+  std::string param = "Last-Event-ID";
+  if (std::optional<std::string> q = ctx.query("last_event_id"); q && last_id.empty()) {
+    last_id = *q;
+    param = "last_event_id";
+  }
+  if (!last_id.empty()) {
+    std::optional<int64_t> parsed = ParseEventId(last_id);
+    if (!parsed) {
+      Reject(ctx, InvalidArgument(fmt::format("'{}' must be a non-negative event id", param), param));
+      co_return;
+    }
+    after = *parsed;
+  }
+
+  const std::string id = rec->id;
+  auto inbox = std::make_shared<EventInbox>();
+  Result<events::SubscribeResult> sub =
+      co_await RunBlocking(pool_, [&] { return deps_.bus->Subscribe(id, after, inbox->Callback()); });
+  if (!sub.ok()) {
+    log::ErrorFor(ctx.request_id(), "subscribing to {} failed: {}", id, sub.status().ToString());
+    Reject(ctx, Unavailable("events are temporarily unavailable; please retry"));
+    co_return;
+  }
+  events::Subscription subscription = std::move(sub->subscription);
+
+  http::SseWriter sse(ctx);
+  bool ok = co_await sse.Start();
+  int64_t last_sent = after;
+  bool ended = false;
+  // The bus knows nothing of this request: its history is gone.
+  const bool history_gone = sub->last_id == 0 && !sub->terminal;
+  bool watch_store = false;
+  auto send_terminal_from = [&](const store::RequestRecord& r) -> asio::awaitable<bool> {
+    std::string data = TerminalEventData(r);
+    std::string event_id = std::to_string(last_sent + 1);
+    co_return co_await sse.Send(events::EventTypeName(TerminalEventFor(r.status)), event_id, data);
+  };
+  if (ok && history_gone) {
+    if (store::IsTerminal(rec->status)) {
+      (void)co_await send_terminal_from(*rec);
+      ended = true;
+    } else {
+      events::EventType t = rec->status == store::RequestStatus::kRunning
+                                ? events::EventType::kStarted
+                                : events::EventType::kQueued;
+      std::string data = StatusEventData(*rec);
+      ok = co_await sse.Send(events::EventTypeName(t), "0", data);
+      last_sent = 0;
+      watch_store = true;
+    }
+  } else if (store::IsTerminal(rec->status) && !sub->terminal) {
+    watch_store = true;  // finalized, terminal event not yet (or no longer) on the bus
+  }
+
+  auto last_activity = SteadyClock::now();
+  auto last_event = SteadyClock::now();
+  while (ok && !ended) {
+    for (auto& ev : inbox->Drain()) {
+      std::string event_id = std::to_string(ev.id);
+      ok = co_await sse.Send(events::EventTypeName(ev.type), event_id, ev.data);
+      last_sent = ev.id;
+      last_activity = last_event = SteadyClock::now();
+      if (!ok || events::IsTerminal(ev.type)) {
+        ended = events::IsTerminal(ev.type);
+        break;
+      }
+    }
+    if (!ok || ended) break;
+    auto tick = watch_store ? std::min<SteadyClock::duration>(std::chrono::seconds(1),
+                                                               options_.sse_keepalive)
+                            : SteadyClock::duration(options_.sse_keepalive);
+    WaitResult w = co_await inbox->Wait(tick);
+    if (w == WaitResult::kCancelled || ctx.stopping()) break;
+    if (w != WaitResult::kTimeout) continue;
+    auto now = SteadyClock::now();
+    if (now - last_event >= options_.sse_idle_timeout) {
+      (void)co_await sse.Comment("idle timeout; reconnect with Last-Event-ID to resume");
+      break;
+    }
+    if (watch_store) {
+      Result<store::RequestRecord> fresh =
+          co_await RunBlocking(pool_, [&] { return deps_.store->GetRequest(id); });
+      if (fresh.ok() && store::IsTerminal(fresh->status)) {
+        // Events that arrived meanwhile go first; the record stands in for a missing end.
+        bool got_terminal = false;
+        for (auto& ev : inbox->Drain()) {
+          std::string event_id = std::to_string(ev.id);
+      ok = co_await sse.Send(events::EventTypeName(ev.type), event_id, ev.data);
+          last_sent = ev.id;
+          got_terminal = events::IsTerminal(ev.type);
+          if (!ok || got_terminal) break;
+        }
+        if (ok && !got_terminal) (void)co_await send_terminal_from(*fresh);
+        break;
+      }
+    }
+    if (now - last_activity >= options_.sse_keepalive) {
+      ok = co_await sse.Comment("keep-alive");
+      last_activity = now;
+    }
+  }
+  co_await RunBlocking(pool_, [&] {
+    subscription.Reset();
+    return 0;
+  });
+}
+
+}  // namespace inferline::gateway
