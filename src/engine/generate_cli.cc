@@ -52,12 +52,19 @@ Status RunGenerateCli(const GenerateCliOptions& o) {
   request.max_tokens = o.max_tokens;
   request.stop = o.stop;
 
-  std::fputs(o.prompt.c_str(), o.out);
-  std::fflush(o.out);
+  // The prompt goes out with the first piece, so that an invalid request prints nothing.
+  bool started = false;
+  auto start = [&] {
+    if (started) return;
+    started = true;
+    std::fputs(o.prompt.c_str(), o.out);
+  };
   ASSIGN_OR_RETURN(GenerateResult r, generator.Generate(request, [&](std::string_view piece) {
+    start();
     std::fwrite(piece.data(), 1, piece.size(), o.out);
     std::fflush(o.out);
   }));
+  start();
   std::fputc('\n', o.out);
   std::fflush(o.out);
   fmt::print(o.err,

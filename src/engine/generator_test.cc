@@ -299,14 +299,14 @@ TEST(KjvSmallTest, GreedyGenerationIsEnglishLikeAndRepeatable) {
   GenerateRequest r;
   r.prompt_ids = tokenizer->Encode("And God said");
   r.sampling.temperature = 0;
-  r.max_tokens = 30;
+  r.max_tokens = 16;
   auto a = g.Generate(r);
   auto b = g.Generate(r);
   ASSERT_TRUE(a.ok() && b.ok()) << a.status().ToString();
   EXPECT_EQ(a->output_ids, b->output_ids);
   EXPECT_EQ(a->text, b->text);
   const std::string& t = a->text;
-  ASSERT_GE(t.size(), 40u) << t;
+  ASSERT_GE(t.size(), 30u) << t;
   for (char c : t) EXPECT_TRUE(std::isprint(static_cast<unsigned char>(c)) || c == '\n') << t;
   EXPECT_GE(std::count(t.begin(), t.end(), ' '), 5) << t;
   bool common_word = false;
@@ -355,10 +355,9 @@ TEST(GenerateCliTest, StreamsPromptAndTextAndReportsThroughput) {
   EXPECT_FALSE(RunGenerateCli(o).ok());
   o.model_dir = (SourceDir() / "models" / "kjv-small").string();
   o.max_tokens = 1000;  // beyond the 256-token context
-  std::FILE* sink = std::tmpfile();
-  o.out = sink;
+  o.out = std::tmpfile();
   Status over = RunGenerateCli(o);
-  std::fclose(sink);
+  EXPECT_EQ(slurp(o.out), "");  // an invalid request prints nothing
   EXPECT_EQ(over.param(), "max_tokens");
 }
 

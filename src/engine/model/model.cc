@@ -89,7 +89,6 @@ Result<std::unique_ptr<Model>> Model::FromWeightFile(const ModelConfig& config,
 
 Status Model::Validate(std::span<const SequenceStep> batch) const {
   const KvCacheShape shape{config_.num_layers, config_.num_kv_heads, config_.head_dim};
-  std::set<const KvCache*> caches;
   for (size_t s = 0; s < batch.size(); ++s) {
     const SequenceStep& step = batch[s];
     const std::string where = fmt::format("batch entry {}", s);
@@ -97,8 +96,10 @@ Status Model::Validate(std::span<const SequenceStep> batch) const {
     if (!(step.cache->shape() == shape)) {
       return InvalidArgument(where + ": KV cache shape does not match the model");
     }
-    if (!caches.insert(step.cache).second) {
-      return InvalidArgument(where + ": the same KV cache appears twice in one batch");
+    for (size_t t = 0; t < s; ++t) {  // batches are small: quadratic beats a set here
+      if (batch[t].cache == step.cache) {
+        return InvalidArgument(where + ": the same KV cache appears twice in one batch");
+      }
     }
     if (step.tokens.empty()) return InvalidArgument(where + ": no tokens");
     const int64_t n = static_cast<int64_t>(step.tokens.size());
