@@ -60,8 +60,7 @@ void Model::Embed(std::span<const SequenceStep> batch, Activations& act) const {
   int64_t row = 0;
   for (const SequenceStep& s : batch) {
     for (size_t i = 0; i < s.tokens.size(); ++i, ++row) {
-      const float* tok = weights_.token_embedding.data() + s.tokens[i] * d;
-      std::copy_n(tok, d, x.data() + row * d);
+      weights_.token_embedding.RowToF32(s.tokens[i], x.subspan(row * d, d));
       if (learned_positions) {
         const int64_t pos = s.start_pos + static_cast<int64_t>(i);
         ops::AddInPlace(x.subspan(row * d, d),

@@ -5,6 +5,7 @@
 
 namespace inferline::engine {
 
+using weights_internal::AsMatrix;
 using weights_internal::Read;
 using weights_internal::ReadTransposed;
 
@@ -21,7 +22,7 @@ Result<ModelWeights> LoadGpt2Weights(const WeightFile& file, const ModelConfig& 
   }
   const int64_t d = c.hidden_size, ff = c.intermediate_size, v = c.vocab_size;
   ModelWeights w;
-  ASSIGN_OR_RETURN(w.token_embedding, Read(file, p + "wte.weight", {v, d}));
+  ASSIGN_OR_RETURN(w.token_embedding, AsMatrix(Read(file, p + "wte.weight", {v, d}), v, d));
   ASSIGN_OR_RETURN(w.position_embedding, Read(file, p + "wpe.weight", {c.max_positions, d}));
   w.layers.resize(c.num_layers);
   for (int i = 0; i < c.num_layers; ++i) {
@@ -31,15 +32,17 @@ Result<ModelWeights> LoadGpt2Weights(const WeightFile& file, const ModelConfig& 
     ASSIGN_OR_RETURN(l.attn_norm_b, Read(file, h + "ln_1.bias", {d}));
     // Conv1D stores [in, out]; the q, k, v blocks are consecutive output columns, so the
     // transpose is already our stacked [3d, d] layout.
-    ASSIGN_OR_RETURN(l.qkv_w, ReadTransposed(file, h + "attn.c_attn.weight", d, 3 * d));
+    ASSIGN_OR_RETURN(l.qkv_w,
+                     AsMatrix(ReadTransposed(file, h + "attn.c_attn.weight", d, 3 * d), 3 * d, d));
     ASSIGN_OR_RETURN(l.qkv_b, Read(file, h + "attn.c_attn.bias", {3 * d}));
-    ASSIGN_OR_RETURN(l.o_w, ReadTransposed(file, h + "attn.c_proj.weight", d, d));
+    ASSIGN_OR_RETURN(l.o_w, AsMatrix(ReadTransposed(file, h + "attn.c_proj.weight", d, d), d, d));
     ASSIGN_OR_RETURN(l.o_b, Read(file, h + "attn.c_proj.bias", {d}));
     ASSIGN_OR_RETURN(l.mlp_norm_w, Read(file, h + "ln_2.weight", {d}));
     ASSIGN_OR_RETURN(l.mlp_norm_b, Read(file, h + "ln_2.bias", {d}));
-    ASSIGN_OR_RETURN(l.up_w, ReadTransposed(file, h + "mlp.c_fc.weight", d, ff));
+    ASSIGN_OR_RETURN(l.up_w, AsMatrix(ReadTransposed(file, h + "mlp.c_fc.weight", d, ff), ff, d));
     ASSIGN_OR_RETURN(l.up_b, Read(file, h + "mlp.c_fc.bias", {ff}));
-    ASSIGN_OR_RETURN(l.down_w, ReadTransposed(file, h + "mlp.c_proj.weight", ff, d));
+    ASSIGN_OR_RETURN(l.down_w,
+                     AsMatrix(ReadTransposed(file, h + "mlp.c_proj.weight", ff, d), d, ff));
     ASSIGN_OR_RETURN(l.down_b, Read(file, h + "mlp.c_proj.bias", {d}));
   }
   ASSIGN_OR_RETURN(w.final_norm_w, Read(file, p + "ln_f.weight", {d}));
@@ -51,7 +54,7 @@ Result<ModelWeights> LoadGpt2Weights(const WeightFile& file, const ModelConfig& 
           "GPT-2 weights: tie_word_embeddings is false but 'lm_head.weight' is "
           "missing");
     }
-    ASSIGN_OR_RETURN(w.lm_head, Read(file, "lm_head.weight", {v, d}));
+    ASSIGN_OR_RETURN(w.lm_head, AsMatrix(Read(file, "lm_head.weight", {v, d}), v, d));
   }
   return w;
 }

@@ -8,6 +8,7 @@
 namespace inferline::engine {
 namespace {
 
+using weights_internal::AsMatrix;
 using weights_internal::Read;
 using weights_internal::ReadInto;
 
@@ -51,30 +52,35 @@ Result<ModelWeights> LoadLlamaWeights(const WeightFile& file, const ModelConfig&
   const int64_t q_dim = static_cast<int64_t>(c.num_heads) * c.head_dim;
   const int64_t kv_dim = static_cast<int64_t>(c.num_kv_heads) * c.head_dim;
   ModelWeights w;
-  ASSIGN_OR_RETURN(w.token_embedding, Read(file, "model.embed_tokens.weight", {v, d}));
+  ASSIGN_OR_RETURN(w.token_embedding,
+                   AsMatrix(Read(file, "model.embed_tokens.weight", {v, d}), v, d));
   w.layers.resize(c.num_layers);
   for (int i = 0; i < c.num_layers; ++i) {
     const std::string h = fmt::format("model.layers.{}.", i);
     LayerWeights& l = w.layers[i];
     ASSIGN_OR_RETURN(l.attn_norm_w, Read(file, h + "input_layernorm.weight", {d}));
-    ASSIGN_OR_RETURN(l.qkv_w, ReadStacked(file,
-                                          {{h + "self_attn.q_proj.weight", q_dim},
-                                           {h + "self_attn.k_proj.weight", kv_dim},
-                                           {h + "self_attn.v_proj.weight", kv_dim}},
-                                          d));
+    ASSIGN_OR_RETURN(l.qkv_w, AsMatrix(ReadStacked(file,
+                                                   {{h + "self_attn.q_proj.weight", q_dim},
+                                                    {h + "self_attn.k_proj.weight", kv_dim},
+                                                    {h + "self_attn.v_proj.weight", kv_dim}},
+                                                   d),
+                                       q_dim + 2 * kv_dim, d));
     ASSIGN_OR_RETURN(l.qkv_b,
                      ReadOptionalStackedBias(file, {{h + "self_attn.q_proj.bias", q_dim},
                                                     {h + "self_attn.k_proj.bias", kv_dim},
                                                     {h + "self_attn.v_proj.bias", kv_dim}}));
-    ASSIGN_OR_RETURN(l.o_w, Read(file, h + "self_attn.o_proj.weight", {d, q_dim}));
+    ASSIGN_OR_RETURN(l.o_w,
+                     AsMatrix(Read(file, h + "self_attn.o_proj.weight", {d, q_dim}), d, q_dim));
     ASSIGN_OR_RETURN(l.o_b, ReadOptionalStackedBias(file, {{h + "self_attn.o_proj.bias", d}}));
     ASSIGN_OR_RETURN(l.mlp_norm_w, Read(file, h + "post_attention_layernorm.weight", {d}));
     ASSIGN_OR_RETURN(
         l.up_w,
-        ReadStacked(file, {{h + "mlp.gate_proj.weight", ff}, {h + "mlp.up_proj.weight", ff}}, d));
+        AsMatrix(ReadStacked(file, {{h + "mlp.gate_proj.weight", ff}, {h + "mlp.up_proj.weight", ff}},
+                             d),
+                 2 * ff, d));
     ASSIGN_OR_RETURN(l.up_b, ReadOptionalStackedBias(file, {{h + "mlp.gate_proj.bias", ff},
                                                             {h + "mlp.up_proj.bias", ff}}));
-    ASSIGN_OR_RETURN(l.down_w, Read(file, h + "mlp.down_proj.weight", {d, ff}));
+    ASSIGN_OR_RETURN(l.down_w, AsMatrix(Read(file, h + "mlp.down_proj.weight", {d, ff}), d, ff));
     ASSIGN_OR_RETURN(l.down_b, ReadOptionalStackedBias(file, {{h + "mlp.down_proj.bias", d}}));
   }
   ASSIGN_OR_RETURN(w.final_norm_w, Read(file, "model.norm.weight", {d}));
@@ -84,7 +90,7 @@ Result<ModelWeights> LoadLlamaWeights(const WeightFile& file, const ModelConfig&
           "Llama weights: tie_word_embeddings is false but 'lm_head.weight' is "
           "missing");
     }
-    ASSIGN_OR_RETURN(w.lm_head, Read(file, "lm_head.weight", {v, d}));
+    ASSIGN_OR_RETURN(w.lm_head, AsMatrix(Read(file, "lm_head.weight", {v, d}), v, d));
   }
   return w;
 }

@@ -83,8 +83,11 @@ Result<std::unique_ptr<Model>> Model::FromWeightFile(const ModelConfig& config,
     rope = std::move(table);
     ASSIGN_OR_RETURN(weights, LoadLlamaWeights(file, config));
   }
-  return std::unique_ptr<Model>(
+  RETURN_IF_ERROR(weights.ConvertMatrices(options.weight_dtype));
+  auto model = std::unique_ptr<Model>(
       new Model(config, std::move(weights), std::move(rope), options.num_threads));
+  model->weight_dtype_ = options.weight_dtype;
+  return model;
 }
 
 Status Model::Validate(std::span<const SequenceStep> batch) const {

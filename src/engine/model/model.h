@@ -39,6 +39,9 @@ namespace inferline::engine {
 struct LoadOptions {
   // Threads for the forward pass, counting the caller's; 0 = all hardware threads.
   int num_threads = 0;
+  // Precision the weight matrices are kept in (whatever the file's dtype): f32, bf16 or f16
+  // (16 bits in memory, widened in registers), or int8 with per-group scales (quantized here).
+  ops::WeightDType weight_dtype = ops::WeightDType::kF32;
 };
 
 enum class LogitsMode {
@@ -84,6 +87,7 @@ class Model {
   const ModelConfig& config() const { return config_; }
   const ModelWeights& weights() const { return weights_; }
   int num_threads() const { return pool_->num_threads(); }
+  ops::WeightDType weight_dtype() const { return weight_dtype_; }
   // Llama's rotary tables; null for GPT-2.
   const ops::RopeTable* rope() const { return rope_ ? &*rope_ : nullptr; }
 
@@ -111,6 +115,7 @@ class Model {
   ModelWeights weights_;
   std::optional<ops::RopeTable> rope_;  // Llama only
   bool gelu_tanh_ = false;              // GPT-2 MLP: tanh approximation vs exact erf
+  ops::WeightDType weight_dtype_ = ops::WeightDType::kF32;
   std::unique_ptr<ThreadPool> pool_;
 };
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "engine/ops/elementwise.h"
+#include "engine/ops/kernels.h"
 #include "engine/ops/thread_pool.h"
 
 namespace inferline::engine::ops {
@@ -15,23 +16,11 @@ namespace {
 // get work even with few heads.
 constexpr int64_t kQueryBlock = 16;
 
-inline float Dot(const float* a, const float* b, int n) {
-  constexpr int kLanes = 8;
-  float acc[kLanes] = {};
-  int i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    for (int l = 0; l < kLanes; ++l) acc[l] += a[i + l] * b[i + l];
-  }
-  float sum = 0.0f;
-  for (; i < n; ++i) sum += a[i] * b[i];
-  for (int l = 0; l < kLanes; ++l) sum += acc[l];
-  return sum;
-}
-
 // Queries [q0, q1) of one head of one sequence.
 void AttendBlock(const AttentionSeq& s, AttentionDims d, float scale, int head, int64_t q0,
                  int64_t q1) {
   thread_local std::vector<float> scores;
+  const kernels::KernelTable& k = kernels::Active();
   const int hd = d.head_dim;
   const int kv_head = head / (d.num_heads / d.num_kv_heads);
   const float* keys = s.k_cache + static_cast<int64_t>(kv_head) * s.capacity * hd;
@@ -43,14 +32,9 @@ void AttendBlock(const AttentionSeq& s, AttentionDims d, float scale, int head, 
     float* out = s.out + i * s.out_stride + static_cast<int64_t>(head) * hd;
     const int64_t len = s.start + i + 1;  // causal: keys 0 .. start+i
     std::span<float> sc(scores.data(), len);
-    for (int64_t j = 0; j < len; ++j) sc[j] = Dot(q, keys + j * hd, hd) * scale;
+    k.scores(q, keys, len, hd, scale, sc.data());
     Softmax(sc, len);
-    std::fill(out, out + hd, 0.0f);
-    for (int64_t j = 0; j < len; ++j) {
-      const float p = sc[j];
-      const float* v = values + j * hd;
-      for (int c = 0; c < hd; ++c) out[c] += p * v[c];
-    }
+    k.weighted_sum(sc.data(), values, len, hd, out);
   }
 }
 

@@ -4,6 +4,8 @@
 #include <cassert>
 #include <cmath>
 
+#include "engine/ops/kernels.h"
+
 namespace inferline::engine::ops {
 
 void LayerNorm(std::span<const float> x, std::span<const float> gamma, std::span<const float> beta,
@@ -46,11 +48,7 @@ void RmsNorm(std::span<const float> x, std::span<const float> weight, float eps,
 }
 
 void GeluTanh(std::span<float> x) {
-  constexpr float kSqrt2OverPi = 0.7978845608028654f;
-  for (float& v : x) {
-    const float inner = kSqrt2OverPi * (v + 0.044715f * v * v * v);
-    v = 0.5f * v * (1.0f + std::tanh(inner));
-  }
+  kernels::Active().gelu_tanh(x.data(), static_cast<int64_t>(x.size()));
 }
 
 void GeluErf(std::span<float> x) {
@@ -88,12 +86,8 @@ void Softmax(std::span<float> x, int64_t dim) {
       std::fill(xr, xr + dim, 1.0f / static_cast<float>(dim));
       continue;
     }
-    double sum = 0.0;
-    for (int64_t i = 0; i < dim; ++i) {
-      xr[i] = std::exp(xr[i] - mx);
-      sum += xr[i];
-    }
-    const float inv = static_cast<float>(1.0 / sum);
+    const float sum = kernels::Active().exp_sub_sum(xr, dim, mx);
+    const float inv = 1.0f / sum;
     for (int64_t i = 0; i < dim; ++i) xr[i] *= inv;
   }
 }

@@ -3,7 +3,8 @@
 // Shapes are given as [rows, dim] with row-major storage; every function processes all rows.
 // The formulas match Hugging Face transformers: LayerNorm (biased variance, eps inside the
 // square root), Llama's RMSNorm (x * rsqrt(mean(x^2) + eps) * weight), gelu_new (tanh
-// approximation), exact gelu (erf), SiLU, and a max-subtracted softmax.
+// approximation), exact gelu (erf), SiLU, and a max-subtracted softmax. gelu_new and the
+// softmax's exp use the SIMD kernels of kernels.h (a polynomial exp good to about 1 ulp).
 //
 // Thread-safety: pure functions. They are memory-bound and cheap next to the matmuls, so they
 // run on the calling thread.

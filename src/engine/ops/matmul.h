@@ -8,15 +8,19 @@
 // reuses every weight row it loads for up to kRowTile tokens, which is what makes batching
 // several sequences into one step cheaper than running them one by one.
 //
-// This is the portable kernel: plain C++ written so that the compiler vectorises it at -O2 for
-// the baseline target. The performance work adds runtime-dispatched SIMD (AVX2/AVX-512) and
-// bf16/int8 weight variants here, behind the same signature.
+// The weights may be f32, bf16, f16 or int8 with group scales (WeightMatrix); they are widened
+// to f32 in registers, and x and y are always f32. The kernels come from the runtime-dispatched
+// table (kernels.h: AVX-512, AVX2+FMA or portable), and every output element is computed the
+// same way whatever m is, so batching never changes a result.
 //
 // Thread-safety: pure functions; the work is split over output features (rows of w) on `pool`.
 #pragma once
 
 #include <cstdint>
 #include <span>
+
+#include "engine/ops/kernels.h"
+#include "engine/ops/weight_matrix.h"
 
 namespace inferline::engine {
 class ThreadPool;
@@ -34,5 +38,14 @@ struct MatMulDims {
 // Spans must hold exactly m*k, n*k and m*n floats; y must not alias x or w.
 void MatMul(std::span<const float> x, std::span<const float> w, std::span<const float> bias,
             std::span<float> y, MatMulDims dims, ThreadPool* pool);
+
+// As above with w in any WeightMatrix precision; dims.n == w.rows(), dims.k == w.cols().
+void MatMul(std::span<const float> x, const WeightMatrix& w, std::span<const float> bias,
+            std::span<float> y, MatMulDims dims, ThreadPool* pool);
+
+// As above with an explicit kernel table instead of the active one (tests, benchmarks).
+void MatMul(std::span<const float> x, const WeightMatrix& w, std::span<const float> bias,
+            std::span<float> y, MatMulDims dims, ThreadPool* pool,
+            const kernels::KernelTable& table);
 
 }  // namespace inferline::engine::ops

@@ -1,0 +1,66 @@
+// A weight matrix [rows, cols] (nn.Linear layout: one row per output feature) stored in the
+// precision chosen at load: f32, bf16 or f16 (16 bits in memory, widened to f32 on the fly by
+// the kernels), or int8 with one f32 scale per group of kInt8Group consecutive values of a row
+// (symmetric: value = q * scale, scale = max|w| / 127 over the group).
+//
+// Decoding one token reads every weight once, so the bytes per weight set the speed limit of
+// memory-bound decoding: 4 (f32), 2 (bf16/f16) or 1 + 4/kInt8Group (int8).
+//
+// Thread-safety: immutable after construction/Convert; any number of readers.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+
+namespace inferline::engine::ops {
+
+enum class WeightDType { kF32, kBF16, kF16, kInt8 };
+
+// "f32" | "float32", "bf16" | "bfloat16", "f16" | "float16", "int8" (InvalidArgument otherwise).
+[[nodiscard]] Result<WeightDType> ParseWeightDType(std::string_view name);
+std::string_view WeightDTypeName(WeightDType t);
+
+class WeightMatrix {
+ public:
+  static constexpr int64_t kInt8Group = 64;
+
+  WeightMatrix() = default;
+  // Takes f32 data of rows * cols values.
+  WeightMatrix(std::vector<float> data, int64_t rows, int64_t cols);
+
+  // Re-encodes the matrix in `to` (from f32 only; converting to the current type is a no-op).
+  // The f32 copy is released.
+  [[nodiscard]] Status Convert(WeightDType to);
+
+  WeightDType dtype() const { return dtype_; }
+  int64_t rows() const { return rows_; }
+  int64_t cols() const { return cols_; }
+  bool empty() const { return rows_ == 0; }
+  // Bytes of the stored values and scales.
+  size_t bytes() const;
+
+  // Row j widened to f32 (embedding lookups). out.size() == cols().
+  void RowToF32(int64_t j, std::span<float> out) const;
+
+  // Raw storage for the kernels; only the one matching dtype() is non-empty.
+  const float* f32() const { return f32_.data(); }
+  const uint16_t* half() const { return half_.data(); }  // bf16 or f16 bits
+  const int8_t* int8() const { return int8_.data(); }
+  const float* scales() const { return scales_.data(); }  // [rows, ceil(cols / kInt8Group)]
+  int64_t groups_per_row() const { return (cols_ + kInt8Group - 1) / kInt8Group; }
+
+ private:
+  WeightDType dtype_ = WeightDType::kF32;
+  int64_t rows_ = 0, cols_ = 0;
+  std::vector<float> f32_;
+  std::vector<uint16_t> half_;
+  std::vector<int8_t> int8_;
+  std::vector<float> scales_;
+};
+
+}  // namespace inferline::engine::ops
