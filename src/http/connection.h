@@ -2,8 +2,8 @@
 //
 // Run() loops: wait for a request (idle timeout), read headers (header timeout, header limit),
 // read the body (body timeout, body limit), route and run the handler, write the response,
-// repeat while keep-alive allows. Reads, writes and the handler all run on the connection's
-// strand.
+// repeat while keep-alive allows. Reads, writes and the handler all run on the connection's event
+// loop, which has a single thread.
 //
 // Interrupt() emits a cancellation on the coroutine's slot: whatever the *handler* is waiting on
 // (an AsyncSignal, a timer) ends with operation_aborted. The connection's own socket I/O is bound
@@ -11,7 +11,7 @@
 // ForceClose() is what stops socket I/O.
 //
 // Thread-safety: BeginShutdown() and ForceClose() may be called from any thread (they post to the
-// strand). Everything else is strand-only.
+// connection's loop). Everything else runs on that loop only.
 #pragma once
 
 #include <boost/asio/as_tuple.hpp>
@@ -46,7 +46,7 @@ struct ConnectionEnv {
   const Router& router;
   HttpMetrics& metrics;
   const std::atomic<bool>& stopping;
-  std::function<void(Connection*)> on_closed;  // called on the strand as Run() ends
+  std::function<void(Connection*)> on_closed;  // called on the loop as Run() ends
 };
 
 // A completion token for socket I/O: results as a tuple, deaf to Interrupt().
@@ -70,7 +70,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Any thread. Shuts the socket down and interrupts the handler.
   void ForceClose();
 
-  // Strand only, for RequestContext and SseWriter.
+  // Loop only, for RequestContext and SseWriter.
   boost::beast::tcp_stream& stream() { return stream_; }
   const ConnectionEnv& env() const { return env_; }
   const std::string& remote_ip() const { return remote_ip_; }

@@ -7,9 +7,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -25,16 +25,21 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 using boost::system::error_code;
 
-// Threads: Start/Shutdown/Wait from any thread; the accept loop on acceptor_'s strand; the
-// grace timer and work guard on control_'s strand; connections on their own strands.
+// Threads: Start/Shutdown/Wait from any thread. Each io thread runs its own event loop
+// (io_context with concurrency hint 1), so a connection's handlers never need a strand and the
+// loops never contend on a shared scheduler. The accept loop, the grace timer and the work guards
+// live on loop 0; connections are spread over the loops round-robin.
 class HttpServer::Impl {
  public:
   Impl(HttpServerOptions options, Router router, metrics::Registry& registry)
-      : options_(std::move(options)),
+      : loops_(MakeLoops(options.io_threads)),
+        options_(std::move(options)),
         router_(std::move(router)),
         metrics_(registry),
         env_{options_, router_, metrics_, stopping_,
-             [this](Connection* c) { OnConnectionClosed(c); }} {}
+             [this](Connection* c) { OnConnectionClosed(c); }} {
+    for (auto& loop : loops_) work_.emplace_back(loop->get_executor());
+  }
 
   Status Start();
   void Shutdown(std::chrono::milliseconds grace);
@@ -45,24 +50,35 @@ class HttpServer::Impl {
   const HttpServerOptions& options() const { return options_; }
 
  private:
+  using Loop = asio::io_context;
+  using WorkGuard = asio::executor_work_guard<Loop::executor_type>;
+
+  static std::vector<std::unique_ptr<Loop>> MakeLoops(int io_threads) {
+    std::vector<std::unique_ptr<Loop>> loops;
+    for (int i = 0; i < std::max(io_threads, 1); ++i) loops.push_back(std::make_unique<Loop>(1));
+    return loops;
+  }
+  Loop::executor_type control() { return loops_[0]->get_executor(); }
+
   asio::awaitable<void> AcceptLoop();
   void OnConnectionClosed(Connection* connection);
   void ForceCloseAll();
+  void ReleaseLoops();  // loop 0 only
   std::vector<std::shared_ptr<Connection>> Snapshot();
 
-  // The io_context is declared first so it is destroyed last, after every I/O object.
-  asio::io_context ioc_;
+  // The loops are declared first so they are destroyed last, after every I/O object.
+  std::vector<std::unique_ptr<Loop>> loops_;
+  std::vector<WorkGuard> work_;  // loop 0 only, once started
   HttpServerOptions options_;
   Router router_;
   HttpMetrics metrics_;
   std::atomic<bool> stopping_{false};
   ConnectionEnv env_;
-  asio::strand<asio::io_context::executor_type> control_{asio::make_strand(ioc_)};
-  asio::executor_work_guard<asio::io_context::executor_type> work_{ioc_.get_executor()};
-  tcp::acceptor acceptor_{asio::make_strand(ioc_)};
-  asio::steady_timer grace_timer_{control_};
-  asio::steady_timer last_resort_timer_{control_};
-  std::chrono::milliseconds grace_{0};  // control_ only
+  tcp::acceptor acceptor_{control()};
+  asio::steady_timer grace_timer_{control()};
+  asio::steady_timer last_resort_timer_{control()};
+  std::chrono::milliseconds grace_{0};  // loop 0 only
+  size_t next_loop_ = 0;                // accept loop only
   std::vector<std::thread> threads_;
   uint16_t port_ = 0;
 
@@ -70,6 +86,10 @@ class HttpServer::Impl {
   std::unordered_map<Connection*, std::shared_ptr<Connection>> connections_;
   bool started_ = false;
 };
+
+void HttpServer::Impl::ReleaseLoops() {
+  for (auto& guard : work_) guard.reset();
+}
 
 Status HttpServer::Impl::Start() {
   {
@@ -86,7 +106,7 @@ Status HttpServer::Impl::Start() {
   if (!ec) acceptor_.bind(endpoint, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    work_.reset();
+    ReleaseLoops();
     return Unavailable(fmt::format("cannot listen on {}:{}: {}", options_.host, options_.port,
                                    ec.message()));
   }
@@ -94,11 +114,10 @@ Status HttpServer::Impl::Start() {
   asio::co_spawn(acceptor_.get_executor(), AcceptLoop(), [](std::exception_ptr e) {
     if (e) log::Error("http: accept loop ended with an exception");
   });
-  int n = options_.io_threads > 0 ? options_.io_threads : 1;
-  for (int i = 0; i < n; ++i) {
-    threads_.emplace_back([this] {
+  for (auto& loop : loops_) {
+    threads_.emplace_back([loop = loop.get()] {
       try {
-        ioc_.run();
+        loop->run();
       } catch (const std::exception& e) {
         log::Error("http: io thread stopped by an exception: {}", e.what());
       }
@@ -109,8 +128,9 @@ Status HttpServer::Impl::Start() {
 
 asio::awaitable<void> HttpServer::Impl::AcceptLoop() {
   while (!stopping_.load()) {
+    Loop& loop = *loops_[next_loop_++ % loops_.size()];
     auto [ec, socket] =
-        co_await acceptor_.async_accept(asio::make_strand(ioc_), asio::as_tuple(asio::use_awaitable));
+        co_await acceptor_.async_accept(loop.get_executor(), asio::as_tuple(asio::use_awaitable));
     if (stopping_.load() || ec == asio::error::operation_aborted) break;
     if (ec) {
       // Out of descriptors or a transient network error: back off instead of spinning.
@@ -144,7 +164,7 @@ void HttpServer::Impl::OnConnectionClosed(Connection* connection) {
     drained = connections_.empty() && stopping_.load();
   }
   if (drained) {
-    asio::post(control_, [this] {
+    asio::post(control(), [this] {
       grace_timer_.cancel();
       last_resort_timer_.cancel();
     });
@@ -164,7 +184,7 @@ void HttpServer::Impl::Shutdown(std::chrono::milliseconds grace) {
   {
     std::lock_guard lock(mu_);
     if (!started_ || threads_.empty()) {
-      work_.reset();
+      ReleaseLoops();
       return;
     }
   }
@@ -173,12 +193,12 @@ void HttpServer::Impl::Shutdown(std::chrono::milliseconds grace) {
     acceptor_.close(ec);
   });
   for (auto& connection : Snapshot()) connection->BeginShutdown();
-  asio::post(control_, [this, grace] {
+  asio::post(control(), [this, grace] {
     grace_ = grace;
     grace_timer_.expires_after(grace);
     grace_timer_.async_wait([this](error_code) {
       ForceCloseAll();
-      work_.reset();
+      ReleaseLoops();
     });
     // Every connection may have closed before the timer was armed.
     std::lock_guard lock(mu_);
@@ -201,7 +221,7 @@ void HttpServer::Impl::ForceCloseAll() {
     if (!connections_.empty()) {
       log::Error("http: {} connection(s) did not close; stopping the io threads",
                  connections_.size());
-      ioc_.stop();
+      for (auto& loop : loops_) loop->stop();
     }
   });
 }

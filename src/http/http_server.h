@@ -1,8 +1,10 @@
 // HttpServer: an HTTP/1.1 server on Boost.Beast + Asio, one C++20 coroutine per connection.
 //
-// Start() binds host:port (port 0 picks a free one, see port()) and runs `io_threads` threads on
-// one io_context; each connection lives on its own strand, so a handler never runs on two threads
-// at once. Keep-alive is supported; pipelined requests are answered in order.
+// Start() binds host:port (port 0 picks a free one, see port()) and starts `io_threads` threads,
+// each running its own event loop. Accepted connections are spread over the loops round-robin and
+// stay on theirs, so a handler always runs on one thread and needs no locks for per-connection
+// state. Keep-alive is supported; pipelined requests are answered in order. A handler must never
+// block: it would stall every connection on its loop.
 //
 // Limits, each answered with an OpenAI-style JSON error before the connection is closed:
 // headers over max_header_bytes -> 431, a body over max_body_bytes -> 413, a malformed request

@@ -11,7 +11,7 @@
 // as soon as the server begins shutting down or the client goes away.
 //
 // Thread-safety: owned by the connection's coroutine; use it only from the handler coroutine
-// (executor() is the connection's strand).
+// (executor() is the connection's single-threaded event loop).
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
