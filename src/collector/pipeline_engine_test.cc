@@ -1,5 +1,6 @@
-// Worker + collector end to end with the real engine on the shipped kjv-small model: what the
-// platform stores, bills and streams equals what the engine generates for the same request.
+// Worker + collector end to end with the real engine on the shipped kjv-small model, through
+// both backends (the batching Engine, the product default, and the Generator fallback): what
+// the platform stores, bills and streams equals what the engine generates for the request.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -9,6 +10,7 @@
 #include "collector/testing/pipeline_fixture.h"
 #include "engine/generator.h"
 #include "protocol/event_data.h"
+#include "worker/engine_backend.h"
 #include "worker/generator_backend.h"
 #include "worker/worker.h"
 
@@ -21,7 +23,8 @@ using worker::testing::EventLog;
 
 constexpr char kModel[] = "kjv-small";
 
-class EnginePipelineTest : public testing::PipelineFixture {
+class EnginePipelineTest : public testing::PipelineFixture,
+                           public ::testing::WithParamInterface<std::string> {
  protected:
   static void SetUpTestSuite() {
     const char* root = std::getenv("INFERLINE_SOURCE_DIR");
@@ -43,8 +46,17 @@ class EnginePipelineTest : public testing::PipelineFixture {
   }
 
   void StartAll(int slots) {
-    backend_ = std::make_shared<worker::GeneratorBackend>(
-        model_, tokenizer_, worker::GeneratorBackendOptions{.slots = slots});
+    if (GetParam() == "engine") {
+      engine::EngineOptions eo;
+      eo.max_slots = slots;
+      auto e = engine::Engine::Create(model_, tokenizer_, eo);
+      ASSERT_TRUE(e.ok()) << e.status().ToString();
+      backend_ = std::make_shared<worker::EngineBackend>(
+          std::shared_ptr<engine::Engine>(std::move(*e)), tokenizer_);
+    } else {
+      backend_ = std::make_shared<worker::GeneratorBackend>(
+          model_, tokenizer_, worker::GeneratorBackendOptions{.slots = slots});
+    }
     worker::WorkerOptions o;
     o.model = kModel;
     o.worker_id = "w-engine";
@@ -78,14 +90,14 @@ class EnginePipelineTest : public testing::PipelineFixture {
 
   static std::shared_ptr<const engine::Model> model_;
   static std::shared_ptr<const engine::Tokenizer> tokenizer_;
-  std::shared_ptr<worker::GeneratorBackend> backend_;
+  std::shared_ptr<worker::ModelBackend> backend_;
   std::unique_ptr<worker::Worker> worker_;
 };
 
 std::shared_ptr<const engine::Model> EnginePipelineTest::model_;
 std::shared_ptr<const engine::Tokenizer> EnginePipelineTest::tokenizer_;
 
-TEST_F(EnginePipelineTest, GeneratesStoresBillsAndStreamsExactlyWhatTheEngineProduces) {
+TEST_P(EnginePipelineTest, GeneratesStoresBillsAndStreamsExactlyWhatTheEngineProduces) {
   auto m = Message("bible-1", "In the beginning God created", 24, 11);
   engine::GenerateResult expected = Reference(m);
   EventLog log(seams_.bus, m.request_id);
@@ -115,7 +127,7 @@ TEST_F(EnginePipelineTest, GeneratesStoresBillsAndStreamsExactlyWhatTheEnginePro
   EXPECT_EQ(types.back(), "completed");
 }
 
-TEST_F(EnginePipelineTest, SeveralRequestsRunSideBySideAndEachIsBilledExactly) {
+TEST_P(EnginePipelineTest, SeveralRequestsRunSideBySideAndEachIsBilledExactly) {
   std::vector<protocol::RequestMessage> msgs = {
       Message("a", "And God said", 12, 1), Message("b", "Let there be light", 16, 2),
       Message("c", "The LORD is my shepherd", 8, 3), Message("d", "In the beginning", 20, 4)};
@@ -134,6 +146,9 @@ TEST_F(EnginePipelineTest, SeveralRequestsRunSideBySideAndEachIsBilledExactly) {
   EXPECT_EQ(TokensUsed(), expected_total);
   EXPECT_EQ(Billed().requests, 4);
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, EnginePipelineTest, ::testing::Values("engine", "generator"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace inferline::collector
