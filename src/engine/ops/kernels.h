@@ -50,6 +50,8 @@ struct KernelTable {
   void (*weighted_sum)(const float* p, const float* values, int64_t len, int64_t hd, float* out);
   // In place: x = exp(x - max) over n values; returns the sum (softmax numerator).
   float (*exp_sub_sum)(float* x, int64_t n, float max);
+  // sum x[i], four registers at a time (the streaming-read bandwidth benchmark).
+  float (*sum)(const float* x, int64_t n);
   // In place, GPT-2's gelu_new: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
   void (*gelu_tanh)(float* x, int64_t n);
 };

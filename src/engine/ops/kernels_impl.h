@@ -181,6 +181,23 @@ float Dot(const float* a, const float* b, int64_t n) {
 }
 
 template <class V>
+float Sum(const float* x, int64_t n) {
+  using Reg = typename V::Reg;
+  constexpr int W = V::kWidth;
+  Reg a0 = V::Zero(), a1 = V::Zero(), a2 = V::Zero(), a3 = V::Zero();
+  int64_t i = 0;
+  for (; i + 4 * W <= n; i += 4 * W) {
+    a0 = V::Add(a0, V::Load(x + i));
+    a1 = V::Add(a1, V::Load(x + i + W));
+    a2 = V::Add(a2, V::Load(x + i + 2 * W));
+    a3 = V::Add(a3, V::Load(x + i + 3 * W));
+  }
+  float s = V::Reduce(V::Add(V::Add(a0, a1), V::Add(a2, a3)));
+  for (; i < n; ++i) s += x[i];
+  return s;
+}
+
+template <class V>
 void Axpy(float alpha, const float* x, float* y, int64_t n) {
   constexpr int W = V::kWidth;
   const typename V::Reg av = V::Set1(alpha);
@@ -352,6 +369,7 @@ KernelTable MakeTable(Simd simd) {
   t.scores = &Scores<V>;
   t.weighted_sum = &WeightedSum<V>;
   t.exp_sub_sum = &ExpSubSum<V>;
+  t.sum = &Sum<V>;
   t.gelu_tanh = &GeluTanh<V>;
   return t;
 }

@@ -166,6 +166,9 @@ TEST(KernelsTest, AttentionPiecesMatchNaive) {
       t->weighted_sum(p.data(), keys.data(), len, hd, o.data());
       EXPECT_TRUE(AllClose(o, want_o, 1e-4f * len, 1e-5f));
       EXPECT_NEAR(t->dot(q.data(), keys.data(), hd), want_s[0] * 2.0f, 1e-4f * hd);
+      double want_sum = 0;
+      for (float v : keys) want_sum += v;
+      EXPECT_NEAR(t->sum(keys.data(), len * hd), want_sum, 1e-4 * len * hd);
       std::vector<float> y(keys.begin(), keys.begin() + hd);
       t->axpy(2.0f, q.data(), y.data(), hd);
       for (int64_t c = 0; c < hd; ++c) EXPECT_FLOAT_EQ(y[c], keys[c] + 2.0f * q[c]);

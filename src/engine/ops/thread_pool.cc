@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 
@@ -10,6 +11,24 @@ namespace {
 
 // Set while a thread is running chunks of some pool's job, to catch re-entrant ParallelFor.
 thread_local const ThreadPool* tls_running_pool = nullptr;
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+// Spins until done() or kSpinMicros have passed; returns done().
+template <class Done>
+bool SpinUntil(const Done& done) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::microseconds(ThreadPool::kSpinMicros);
+  for (int i = 1;; ++i) {
+    if (done()) return true;
+    CpuRelax();
+    if (i % 64 == 0 && Clock::now() >= deadline) return done();
+  }
+}
 
 }  // namespace
 
@@ -26,7 +45,7 @@ ThreadPool::ThreadPool(int num_threads) {
 ThreadPool::~ThreadPool() {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
+    stopping_.store(true, std::memory_order_release);
   }
   wake_.notify_all();
   for (auto& t : workers_) t.join();
@@ -46,21 +65,24 @@ void ThreadPool::ParallelFor(int64_t n, int64_t min_chunk, const RangeFn& fn) {
     return;
   }
   std::lock_guard<std::mutex> job_lock(job_mu_);
+  fn_ = &fn;
+  n_ = n;
+  // About four chunks per thread balances uneven chunks without much counter traffic.
+  const int64_t target = (n + 4 * num_threads() - 1) / (4 * num_threads());
+  chunk_ = std::max(min_chunk, target);
+  next_.store(0, std::memory_order_relaxed);
+  busy_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    fn_ = &fn;
-    n_ = n;
-    // About four chunks per thread balances uneven chunks without much counter traffic.
-    const int64_t target = (n + 4 * num_threads() - 1) / (4 * num_threads());
-    chunk_ = std::max(min_chunk, target);
-    next_.store(0, std::memory_order_relaxed);
-    busy_ = static_cast<int>(workers_.size());
-    ++generation_;
+    generation_.fetch_add(1, std::memory_order_release);
   }
-  wake_.notify_all();
+  wake_.notify_all();  // no system call when every worker is spinning
   RunChunks(0);
-  std::unique_lock<std::mutex> lock(mu_);
-  done_.wait(lock, [this] { return busy_ == 0; });
+  auto all_done = [this] { return busy_.load(std::memory_order_acquire) == 0; };
+  if (!SpinUntil(all_done)) {
+    std::unique_lock<std::mutex> lock(mu_);
+    done_.wait(lock, all_done);
+  }
   fn_ = nullptr;
 }
 
@@ -76,17 +98,21 @@ void ThreadPool::RunChunks(int worker) {
 
 void ThreadPool::WorkerLoop(int worker) {
   uint64_t seen = 0;
+  auto ready = [&] {
+    return stopping_.load(std::memory_order_acquire) ||
+           generation_.load(std::memory_order_acquire) != seen;
+  };
   for (;;) {
-    {
+    if (!SpinUntil(ready)) {
       std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-      if (stopping_) return;
-      seen = generation_;
+      wake_.wait(lock, ready);
     }
+    if (stopping_.load(std::memory_order_acquire)) return;
+    seen = generation_.load(std::memory_order_acquire);
     RunChunks(worker);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (--busy_ == 0) done_.notify_one();
+    if (busy_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      std::lock_guard<std::mutex> lock(mu_);  // the caller may be about to sleep on done_
+      done_.notify_one();
     }
   }
 }

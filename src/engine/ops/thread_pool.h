@@ -5,6 +5,11 @@
 // future: the engine only ever needs "run this loop on all cores", and keeping it that narrow
 // keeps the hot path free of allocations.
 //
+// A decode step runs some fifty short loops back to back, so waking sleeping threads for each
+// one would cost more than some of the loops. Workers therefore spin (with a pause
+// instruction) for up to kSpinMicros after a loop before sleeping on a condition variable, and
+// the caller spins likewise while the last workers finish; an idle pool sleeps.
+//
 // Thread-safety: ParallelFor may be called from any thread; concurrent calls are serialised
 // (one loop runs at a time, on all threads). The pool must outlive every call. A callback must
 // not call ParallelFor on the same pool (that would deadlock); this is checked.
@@ -32,6 +37,9 @@ class ThreadPool {
   ThreadPool(const ThreadPool&) = delete;
   ThreadPool& operator=(const ThreadPool&) = delete;
 
+  // How long a thread spins for the next loop (or for the end of this one) before sleeping.
+  static constexpr int kSpinMicros = 200;
+
   int num_threads() const { return static_cast<int>(workers_.size()) + 1; }
 
   // Runs fn over [0, n) in chunks of at least `min_chunk` items and blocks until all are done.
@@ -47,15 +55,17 @@ class ThreadPool {
   // Serialises ParallelFor callers: one job at a time.
   std::mutex job_mu_;
 
-  // Guards generation_, stopping_ and the job fields below (which are written only while no
-  // worker is inside RunChunks).
+  // Sleeping is done under mu_: a new generation and stopping_ are published under it, and the
+  // last worker to finish notifies done_ under it, so no wake-up is lost.
   std::mutex mu_;
   std::condition_variable wake_;  // workers wait for a new generation
   std::condition_variable done_;  // the caller waits for busy_ == 0
-  uint64_t generation_ = 0;
-  bool stopping_ = false;
-  int busy_ = 0;  // workers that have not finished the current generation
+  std::atomic<uint64_t> generation_{0};
+  std::atomic<bool> stopping_{false};
+  std::atomic<int> busy_{0};  // workers that have not finished the current generation
 
+  // The current job; written by the caller only while busy_ == 0 (no worker reads them), then
+  // published by the release increment of generation_.
   const RangeFn* fn_ = nullptr;
   int64_t n_ = 0;
   int64_t chunk_ = 1;
