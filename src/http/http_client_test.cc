@@ -43,11 +43,12 @@ Router ServerRouter() {
   return router;
 }
 
-// Runs one coroutine to completion on a private io_context.
+// Runs one coroutine to completion on `ioc`. A client's pooled connections belong to the
+// io_context they were opened on, so each test declares its io_context before its client.
 template <class T>
-T RunToEnd(asio::awaitable<T> coroutine) {
-  asio::io_context ioc;
+T RunToEnd(asio::io_context& ioc, asio::awaitable<T> coroutine) {
   auto future = asio::co_spawn(ioc, std::move(coroutine), asio::use_future);
+  ioc.restart();
   ioc.run();
   return future.get();
 }
@@ -75,8 +76,9 @@ TEST(HttpClientTest, ParsesUrls) {
 
 TEST(HttpClientTest, GetAndPostAndReuseTheConnection) {
   TestServer server(ServerRouter());
+  asio::io_context ioc;
   HttpClient client;
-  auto body = RunToEnd([&]() -> asio::awaitable<std::string> {
+  auto body = RunToEnd(ioc, [&]() -> asio::awaitable<std::string> {
     Result<ClientResponse> get = co_await client.Get(Url(server, "/hello?name=bob"));
     if (!get.ok()) co_return get.status().ToString();
     size_t idle_after_first = client.idle_connections();
@@ -96,8 +98,9 @@ TEST(HttpClientTest, RetriesWhenThePooledConnectionWasClosed) {
   HttpServerOptions options = TestServer::Options();
   options.idle_timeout = 50ms;
   TestServer server(ServerRouter(), options);
+  asio::io_context ioc;
   HttpClient client;
-  auto outcome = RunToEnd([&]() -> asio::awaitable<std::string> {
+  auto outcome = RunToEnd(ioc, [&]() -> asio::awaitable<std::string> {
     Result<ClientResponse> first = co_await client.Get(Url(server, "/hello?name=1"));
     asio::steady_timer pause(co_await asio::this_coro::executor, 300ms);
     co_await pause.async_wait(asio::use_awaitable);  // the server drops the idle connection
@@ -113,8 +116,9 @@ TEST(HttpClientTest, RetriesWhenThePooledConnectionWasClosed) {
 
 TEST(HttpClientTest, TimeoutIsDeadlineExceeded) {
   TestServer server(ServerRouter());
+  asio::io_context ioc;
   HttpClient client;
-  auto code = RunToEnd([&]() -> asio::awaitable<StatusCode> {
+  auto code = RunToEnd(ioc, [&]() -> asio::awaitable<StatusCode> {
     ClientRequest request;
     request.url = Url(server, "/slow");
     request.timeout = 100ms;
@@ -130,8 +134,9 @@ TEST(HttpClientTest, RefusedConnectionIsUnavailable) {
     TestServer server(ServerRouter());
     port = server.port();
   }  // closed: nothing listens there now
+  asio::io_context ioc;
   HttpClient client;
-  auto status = RunToEnd([&]() -> asio::awaitable<Status> {
+  auto status = RunToEnd(ioc, [&]() -> asio::awaitable<Status> {
     Result<ClientResponse> res =
         co_await client.Get("http://127.0.0.1:" + std::to_string(port) + "/");
     co_return res.status();
