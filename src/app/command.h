@@ -54,6 +54,7 @@ void AddNotYetCommand(CLI::App& app, Commands& commands, const std::string& name
 
 void AddVersionCommand(CLI::App& app, Commands& commands);
 void AddServeCommand(CLI::App& app, Commands& commands);
+void AddKeysCommand(CLI::App& app, Commands& commands);
 void AddGenerateCommand(CLI::App& app, Commands& commands);
 void AddTokenizeCommand(CLI::App& app, Commands& commands);
 

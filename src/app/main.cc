@@ -18,8 +18,7 @@ int main(int argc, char** argv) {
                    "distributed mode (RabbitMQ, PostgreSQL, Redis) has not landed");
   AddNotYetCommand(app, commands, "migrate", "Apply database migrations",
                    "PostgreSQL migrations have not landed");
-  AddNotYetCommand(app, commands, "keys", "Create, list and revoke API keys",
-                   "the platform store has not landed");
+  AddKeysCommand(app, commands);
   AddGenerateCommand(app, commands);
   AddNotYetCommand(app, commands, "bench", "Run the built-in benchmarks",
                    "the engine benchmark has not landed");

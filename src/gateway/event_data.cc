@@ -123,7 +123,7 @@ events::EventType TerminalEventFor(store::RequestStatus s) {
 std::string TerminalEventData(const store::RequestRecord& rec) {
   json::object o{{"request_id", rec.id},
                  {"status", store::RequestStatusName(rec.status)},
-                 {"output_text", rec.output_text},
+                 {"text", rec.output_text},
                  {"finish_reason", rec.finish_reason},
                  {"usage", UsageJson(rec.usage)}};
   if (!rec.error_code.empty() || !rec.error_message.empty()) {

@@ -109,7 +109,8 @@ Gateway::Task Gateway::StreamEvents(Ctx& ctx) {
         break;
       }
     }
-    if (!ok || ended) break;
+    // A stream that had ended when we subscribed was replayed in full: nothing more will come.
+    if (!ok || ended || sub->terminal) break;
     auto tick = watch_store ? std::min<SteadyClock::duration>(std::chrono::seconds(1),
                                                                options_.sse_keepalive)
                             : SteadyClock::duration(options_.sse_keepalive);

@@ -172,6 +172,8 @@ TEST_F(GatewayHttpTest, AsyncLifecycleWithEventsAndReplay) {
   auto by_query = Get("/v1/requests/" + id + "/events?last_event_id=5", alice_);
   want = {{"6", "completed"}};
   EXPECT_EQ(EventsOf(by_query->body()), want);
+  // Nothing missed: the stream ends at once, empty.
+  EXPECT_TRUE(EventsOf(Get("/events/" + id, alice_, "Last-Event-ID: 6\r\n")->body()).empty());
   auto bad = Get("/v1/requests/" + id + "/events", alice_, "Last-Event-ID: x\r\n");
   EXPECT_EQ(bad->result_int(), 400u);
 }
