@@ -119,6 +119,18 @@ void Worker::Stop() {
   log::Info("worker {} stopped", options_.worker_id);
 }
 
+bool Worker::Cancel(std::string_view request_id) {
+  std::shared_ptr<Task> task;
+  {
+    std::lock_guard lock(mu_);
+    auto it = tasks_.find(request_id);
+    if (it == tasks_.end()) return false;
+    task = it->second;
+  }
+  RequestCancel(*task);
+  return true;
+}
+
 int Worker::in_flight() const {
   std::lock_guard lock(mu_);
   return static_cast<int>(tasks_.size());

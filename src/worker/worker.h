@@ -21,7 +21,8 @@
 // take them, rather than inside a busy worker.
 //
 // Cancellation (DELETE /v1/requests/{id}): the gateway calls Store::CancelRequest and publishes
-// the terminal `cancelled` event. The worker notices it in three ways, whichever comes first:
+// the terminal `cancelled` event (embedded, it may also call Worker::Cancel directly through
+// its cancel_running hook). The worker notices it in three ways, whichever comes first:
 //   - it subscribes to each running request's events and takes any terminal event it did not
 //     cause as a cancel (immediate in embedded mode);
 //   - publishing a token event fails with FailedPrecondition (the stream has ended);
@@ -107,6 +108,11 @@ class Worker {
   [[nodiscard]] Status Start();
   // Graceful stop (see above). Idempotent.
   void Stop();
+
+  // Cancels the request if this worker is generating it (as a cancel seen on the bus or in
+  // the store would); returns whether it was. For an embedded gateway's direct hook; any
+  // thread.
+  bool Cancel(std::string_view request_id);
 
   int in_flight() const;
   const std::string& worker_id() const { return options_.worker_id; }

@@ -260,6 +260,19 @@ TEST_F(WorkerTest, ACancelSeenOnlyInTheStoreStopsTheGenerationToo) {
   EXPECT_EQ(results[0].usage.completion_tokens, 0);
 }
 
+TEST_F(WorkerTest, ADirectCancelStopsTheGeneration) {
+  script_.hold = true;
+  Accept("direct");
+  StartWorker();
+  ASSERT_TRUE(backend_->WaitForActive(1));
+  EXPECT_FALSE(worker_->Cancel("unknown"));
+  EXPECT_TRUE(worker_->Cancel("direct"));
+  auto results = TakeResults(1);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].status, protocol::FinalStatus::kCancelled);
+  EXPECT_EQ(backend_->cancels(), 1);
+}
+
 TEST_F(WorkerTest, StopGivesUnfinishedRequestsBackToTheQueue) {
   script_.hold = true;
   WorkerOptions o = Options();
