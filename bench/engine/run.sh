@@ -5,7 +5,8 @@
 #   bench/engine/run.sh [path/to/inferline or bench_engine] [extra bench flags...]
 #
 # Env: THREADS (2), PROMPT (32), GEN (32), SERIAL (32), OUT (/tmp/inferline-bench).
-# Without a binary it builds bench_engine in build/bench-engine (Release, engine only).
+# Without a binary it builds bench_engine in build/bench-engine (-O2 like the release preset,
+# engine only).
 # Writes $OUT/engine.csv, $OUT/torch.txt and prints the table and the ratios.
 set -euo pipefail
 
@@ -19,8 +20,8 @@ BIN="${1:-}"
 [[ $# -gt 0 ]] && shift
 
 if [[ -z "$BIN" ]]; then
-  cmake -S "$ROOT" -B "$ROOT/build/bench-engine" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-    -DINFERLINE_COMPONENTS="common;engine" >/dev/null
+  cmake -S "$ROOT" -B "$ROOT/build/bench-engine" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DINFERLINE_COMPONENTS="common;engine" >/dev/null
   ninja -C "$ROOT/build/bench-engine" -j2 bench_engine >/dev/null
   BIN="$ROOT/build/bench-engine/bin/bench_engine"
 fi

@@ -31,10 +31,21 @@ namespace {
 
 constexpr int64_t kColBlock = 64;
 constexpr int64_t kRowBlock = 64;
+// While a tile reads its weight rows, it prefetches the rows about kPrefetchBytes further on
+// (at least one tile ahead), one cache line per line read. Decoding streams every weight from
+// memory exactly once, in rows of only 0.75-12 KB, which the hardware prefetchers alone follow
+// poorly: this took single-thread decode from ~65% to ~90% of the read bandwidth for bf16 and
+// int8 weights on the development machine (Zen 5).
+constexpr int64_t kPrefetchBytes = 8192;
 
-// Weight loaders: Load(a, j, i) = w[j, i .. i + kWidth) as f32; One(a, j, i) = w[j, i].
+// Weight loaders: Load(a, j, i) = w[j, i .. i + kWidth) as f32; One(a, j, i) = w[j, i];
+// kBytes per stored value, for prefetching.
 template <class V>
 struct LoadF32 {
+  static constexpr int kBytes = 4;
+  static const void* Address(const GemmArgs& a, int64_t j, int64_t i) {
+    return static_cast<const float*>(a.w) + j * a.k + i;
+  }
   static typename V::Reg Load(const GemmArgs& a, int64_t j, int64_t i) {
     return V::Load(static_cast<const float*>(a.w) + j * a.k + i);
   }
@@ -45,6 +56,10 @@ struct LoadF32 {
 
 template <class V>
 struct LoadBF16 {
+  static constexpr int kBytes = 2;
+  static const void* Address(const GemmArgs& a, int64_t j, int64_t i) {
+    return static_cast<const uint16_t*>(a.w) + j * a.k + i;
+  }
   static typename V::Reg Load(const GemmArgs& a, int64_t j, int64_t i) {
     return V::LoadBF16(static_cast<const uint16_t*>(a.w) + j * a.k + i);
   }
@@ -59,6 +74,10 @@ struct LoadBF16 {
 
 template <class V>
 struct LoadF16 {
+  static constexpr int kBytes = 2;
+  static const void* Address(const GemmArgs& a, int64_t j, int64_t i) {
+    return static_cast<const uint16_t*>(a.w) + j * a.k + i;
+  }
   static typename V::Reg Load(const GemmArgs& a, int64_t j, int64_t i) {
     return V::LoadF16(static_cast<const uint16_t*>(a.w) + j * a.k + i);
   }
@@ -70,6 +89,10 @@ struct LoadF16 {
 // int8 * its group's scale. kWidth divides kInt8Group, so a register never straddles groups.
 template <class V>
 struct LoadI8 {
+  static constexpr int kBytes = 1;
+  static const void* Address(const GemmArgs& a, int64_t j, int64_t i) {
+    return static_cast<const int8_t*>(a.w) + j * a.k + i;
+  }
   static typename V::Reg Load(const GemmArgs& a, int64_t j, int64_t i) {
     const typename V::Reg q = V::LoadI8(static_cast<const int8_t*>(a.w) + j * a.k + i);
     return V::Mul(q, V::Set1(a.scales[j * a.groups + i / kInt8Group]));
@@ -92,11 +115,20 @@ inline void Tile(const GemmArgs& a, int64_t r0, int64_t j0) {
 #pragma GCC unroll 16
     for (int c = 0; c < C; ++c) acc[r][c] = V::Zero();
   }
+  const int64_t row_bytes = k * L::kBytes;
+  const int64_t ahead = C > (kPrefetchBytes + row_bytes - 1) / row_bytes
+                            ? C
+                            : (kPrefetchBytes + row_bytes - 1) / row_bytes;
+  const bool prefetch = j0 + C + ahead <= a.n;
   int64_t i = 0;
   for (; i + W <= k; i += W) {
     Reg xv[R];
 #pragma GCC unroll 16
     for (int r = 0; r < R; ++r) xv[r] = V::Load(a.x + (r0 + r) * k + i);
+    if (prefetch && ((i * L::kBytes) & 63) == 0) {
+#pragma GCC unroll 16
+      for (int c = 0; c < C; ++c) __builtin_prefetch(L::Address(a, j0 + c + ahead, i));
+    }
 #pragma GCC unroll 16
     for (int c = 0; c < C; ++c) {
       const Reg wv = L::Load(a, j0 + c, i);
@@ -127,29 +159,28 @@ inline void Tile(const GemmArgs& a, int64_t r0, int64_t j0) {
   }
 }
 
+// A tile of n < R rows (the last rows of x), by recursion on the tile height.
+template <class V, class L, int R, int C>
+inline void PartialTile(const GemmArgs& a, int64_t r, int64_t n, int64_t j0) {
+  if constexpr (R > 1) {
+    if (n == R - 1) {
+      Tile<V, L, R - 1, C>(a, r, j0);
+    } else {
+      PartialTile<V, L, R - 1, C>(a, r, n, j0);
+    }
+  }
+}
+
 // Rows [r0, r1) for columns [j0, j0 + C).
 template <class V, class L, int R, int C>
 inline void Rows(const GemmArgs& a, int64_t r0, int64_t r1, int64_t j0) {
   int64_t r = r0;
   for (; r + R <= r1; r += R) Tile<V, L, R, C>(a, r, j0);
-  switch (r1 - r) {
-    case 3:
-      if constexpr (R > 3) Tile<V, L, 3, C>(a, r, j0);
-      break;
-    case 2:
-      if constexpr (R > 2) Tile<V, L, 2, C>(a, r, j0);
-      break;
-    case 1:
-      if constexpr (R > 1) Tile<V, L, 1, C>(a, r, j0);
-      break;
-    default:
-      break;
-  }
+  if (r < r1) PartialTile<V, L, R, C>(a, r, r1 - r, j0);
 }
 
 template <class V, class L, int R, int C>
 void Gemm(const GemmArgs& a, int64_t j0, int64_t j1) {
-  static_assert(R <= 4, "Rows handles remainders of at most 3");
   for (int64_t rb = 0; rb < a.m; rb += kRowBlock) {
     const int64_t rb_end = rb + kRowBlock < a.m ? rb + kRowBlock : a.m;
     for (int64_t jb = j0; jb < j1; jb += kColBlock) {
