@@ -10,6 +10,8 @@
 #include "engine/model/model.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "http/standard_routes.h"
+#include "engine/engine.h"
+#include "worker/engine_backend.h"
 #include "worker/generator_backend.h"
 
 namespace inferline::app {
@@ -69,9 +71,21 @@ Status EmbeddedPlatform::LoadModel() {
             served.context_length);
   models_.Add(std::move(served));
 
-  worker::GeneratorBackendOptions bo;
-  bo.slots = config_.max_slots > 0 ? config_.max_slots : 1;
-  backend_ = std::make_shared<worker::GeneratorBackend>(shared_model, shared_tok, bo);
+  const int slots = config_.max_slots > 0 ? config_.max_slots : 1;
+  if (config_.backend == "generator") {
+    worker::GeneratorBackendOptions bo;
+    bo.slots = slots;
+    backend_ = std::make_shared<worker::GeneratorBackend>(shared_model, shared_tok, bo);
+  } else {
+    engine::EngineOptions eo;
+    eo.max_slots = slots;
+    Result<std::unique_ptr<engine::Engine>> eng =
+        engine::Engine::Create(shared_model, shared_tok, eo);
+    if (!eng.ok()) return eng.status().Annotate("starting the engine");
+    backend_ = std::make_shared<worker::EngineBackend>(
+        std::shared_ptr<engine::Engine>(std::move(*eng)), shared_tok);
+  }
+  log::Info("backend: {} with {} slots", config_.backend, slots);
   model_ready_ = true;
   return Status::Ok();
 }
@@ -91,11 +105,15 @@ Status EmbeddedPlatform::Recover() {
 
 Status EmbeddedPlatform::Start() {
   RETURN_IF_ERROR(collector_->Start());
-  worker::WorkerOptions wo;
-  wo.model = models_.Default()->name;
-  wo.max_in_flight = std::max(4, config_.max_slots * 4);
-  worker_ = std::make_unique<worker::Worker>(*broker_, *store_, *bus_, backend_, wo);
-  RETURN_IF_ERROR(worker_->Start());
+  if (config_.worker_enabled) {
+    worker::WorkerOptions wo;
+    wo.model = models_.Default()->name;
+    wo.max_in_flight = std::max(4, config_.max_slots * 4);
+    worker_ = std::make_unique<worker::Worker>(*broker_, *store_, *bus_, backend_, wo);
+    RETURN_IF_ERROR(worker_->Start());
+  } else {
+    log::Warn("worker.enabled is false: requests are accepted and queued but not run");
+  }
 
   gateway::GatewayDeps deps;
   deps.store = store_.get();

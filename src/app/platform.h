@@ -43,6 +43,10 @@ struct PlatformConfig {
   std::string admin_key_file;  // empty: <data_dir>/admin.key
   int engine_threads = 0;      // 0: all hardware threads
   int max_slots = 4;           // sequences generated at once
+  // "batching": the continuous-batching engine; "generator": one Generator per slot.
+  std::string backend = "batching";
+  // false: accept and queue requests without running them (admission benchmarks, maintenance).
+  bool worker_enabled = true;
   gateway::GatewayOptions gateway;
   gateway::PlanCatalog plans;
 };

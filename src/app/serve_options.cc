@@ -38,7 +38,13 @@ void DeclareServeOptions(config::Config& cfg, ServeOptionValues& v) {
              "Where the first start writes the admin API key (default <data.dir>/admin.key)");
   cfg.Int("engine.threads", &v.engine_threads, 0, 0, 1024,
           "Compute threads for the model; 0 = all hardware threads");
-  cfg.Int("engine.max_slots", &v.max_slots, 4, 1, 1024, "Sequences generated at once");
+  cfg.Int("engine.max_slots", &v.max_slots, 4, 1, 256, "Sequences generated at once");
+  cfg.Choice("engine.backend", &v.backend, "batching", {"batching", "generator"},
+             "batching: one continuous-batching scheduler runs every sequence through each "
+             "model step; generator: one sequence per slot thread (a fallback)");
+  cfg.Bool("worker.enabled", &v.worker_enabled, true,
+           "Run requests in this process; false only accepts and queues them (benchmarks, "
+           "maintenance)");
   cfg.Int("defaults.max_tokens", &v.default_max_tokens, 256, 1, 1 << 20,
           "max_tokens of a request that gives none (capped by the context left)");
   cfg.Int("defaults.timeout_seconds", &v.default_timeout_seconds, 600, 1, 7 * 86400,
@@ -70,6 +76,8 @@ PlatformConfig ServeOptionValues::ToPlatformConfig() const {
   c.admin_key_file = admin_key_file;
   c.engine_threads = static_cast<int>(engine_threads);
   c.max_slots = static_cast<int>(max_slots);
+  c.backend = backend;
+  c.worker_enabled = worker_enabled;
   c.plans = *plans;
   gateway::GatewayOptions& g = c.gateway;
   g.admission.default_max_tokens = static_cast<int>(default_max_tokens);

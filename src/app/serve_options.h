@@ -6,6 +6,8 @@
 //   data.dir                             SQLite database and admin key (default ./data)
 //   admin.key_file                       where the first start writes the admin key
 //   engine.threads, engine.max_slots     compute threads; sequences generated at once
+//   engine.backend                       batching (continuous batching) | generator
+//   worker.enabled                       false: queue requests without running them
 //   defaults.max_tokens, defaults.timeout_seconds
 //   quota.plans, quota.default_plan      plans (name -> limits) and the plan of new users
 //   limits.unauthenticated_rate/_burst   per-IP token bucket for traffic without a valid key
@@ -35,6 +37,8 @@ struct ServeOptionValues {
   std::string admin_key_file;
   int64_t engine_threads = 0;
   int64_t max_slots = 4;
+  std::string backend;
+  bool worker_enabled = true;
   int64_t default_max_tokens = 256;
   int64_t default_timeout_seconds = 600;
   std::string default_plan;

@@ -2,6 +2,9 @@
 // over real HTTP against `inferline serve` running the shipped model.
 #include <fmt/format.h>
 
+#include <cstdlib>
+#include <thread>
+
 #include "e2e_fixture.h"
 
 namespace inferline::e2e {
@@ -218,6 +221,29 @@ TEST_F(E2E, ModelsAndQuota) {
   EXPECT_NE(metrics->body.find("inferline_queue_depth{model=\"kjv-small\"}"), std::string::npos);
   EXPECT_NE(metrics->body.find("inferline_backlog_tokens{model=\"kjv-small\"}"), std::string::npos);
   EXPECT_EQ(Call(port(), "GET", "/readyz")->status, 200u);
+}
+
+TEST_F(E2E, KeysRevokedByTheCliStopWorking) {
+  std::string key = CreateKey(port(), admin_, "frank");
+  ASSERT_EQ(Call(port(), "GET", "/v1/models", {}, key)->status, 200u);  // cached as valid
+  auto keys = Call(port(), "GET", "/v1/admin/keys?user=frank", {}, admin_);
+  json::object listing = keys->Json();
+  ASSERT_EQ(listing["data"].as_array().size(), 1u);
+  std::string id = Str(listing["data"].as_array()[0].as_object()["id"]);
+  // Another process revokes it in the same database.
+  std::string cmd = fmt::format("{} keys revoke {} --data-dir {} > /dev/null",
+                                ServerProcess::Binary().string(), id,
+                                server_->data_dir().string());
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  auto revoked_at = std::chrono::steady_clock::now();
+  unsigned status = 200;
+  // The server caches key lookups for auth.cache_ttl_ms (1 s): the key stops working once its
+  // cached answer expires. (How soon is not asserted here: no timed assertions in tests.)
+  while (status == 200 && std::chrono::steady_clock::now() - revoked_at < std::chrono::seconds(30)) {
+    status = Call(port(), "GET", "/v1/models", {}, key)->status;
+    if (status == 200) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(status, 401u);
 }
 
 }  // namespace
