@@ -66,3 +66,7 @@ for dtype in ("f32", "bf16", "int8"):
         label = f"{serial} requests, {dtype} (ours at once, torch serially)"
         print(f"{label:44} {e2e:9.1f} {ts:9.1f} {e2e / ts:6.2f}x")
 PY
+
+if command -v gnuplot >/dev/null; then
+  "$ROOT/bench/engine/plot.sh" "$OUT/engine.csv" "$OUT/engine.png" "$OUT/torch.txt"
+fi

@@ -66,7 +66,7 @@ Result<SchedulerConfig> Resolve(const Model& model, const Tokenizer& tokenizer,
   // Every decoding sequence takes one token of the batch; more slots could never run at once.
   s.slots = std::min(s.slots, o.max_batch_tokens);
   if (o.num_threads < 0) return InvalidArgument("num_threads must be >= 0", "num_threads");
-  s.sample_threads = std::max(1, o.num_threads);
+  s.sample_threads = o.num_threads;
   s.eos_ids = o.eos_ids ? *o.eos_ids : DefaultEos(model, tokenizer);
   return s;
 }

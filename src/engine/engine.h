@@ -49,8 +49,9 @@ struct EngineOptions {
   int prefill_chunk_tokens = 256;
   // Most tokens (decoding sequences + prefill chunks) in one step.
   int max_batch_tokens = 512;
-  // Threads that sample the sequences of a step in parallel; 0 or 1: the scheduler thread
-  // alone. The forward pass uses the model's own pool (LoadOptions::num_threads).
+  // Threads that sample the sequences of a step in parallel: 0 = the model's own pool (the
+  // forward pass's threads, LoadOptions::num_threads, idle while sampling runs); 1 = the
+  // scheduler thread alone; n > 1 = a pool of n threads of the engine's own.
   int num_threads = 0;
   // End-of-sequence tokens; unset: the model config's eos_token_ids plus the tokenizer's eos.
   std::optional<std::vector<int32_t>> eos_ids;

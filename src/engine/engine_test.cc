@@ -259,6 +259,7 @@ TEST_F(EngineTest, ChunkedPrefillOfALongPromptWhileOthersDecode) {
 TEST_F(EngineTest, BackPressureQueuesAndCompletesEveryRequest) {
   EngineOptions o;
   o.max_slots = 2;
+  o.num_threads = 1;  // sampling on the scheduler thread (the others use the model's pool)
   auto engine = MakeEngine(o);
   Recorder rec;
   std::promise<void> gate;
@@ -468,7 +469,7 @@ TEST_F(EngineTest, OptionsAreValidatedAndSlotsComeFromTheBudget) {
 TEST_F(EngineTest, ShutdownCancelsEverythingAndRefusesNewWork) {
   EngineOptions o;
   o.max_slots = 1;
-  o.num_threads = 2;  // also exercises parallel sampling
+  o.num_threads = 2;  // also exercises sampling on a pool of the engine's own
   auto engine = MakeEngine(o);
   Recorder rec;
   std::promise<void> gate;

@@ -15,7 +15,12 @@ Result<std::unique_ptr<Scheduler>> Scheduler::Create(std::shared_ptr<const Model
   }
   s->slots_.resize(config.slots);
   s->logits_.resize(static_cast<size_t>(config.slots) * s->model_->config().vocab_size);
-  if (config.sample_threads > 1) s->sample_pool_ = std::make_unique<ThreadPool>(config.sample_threads);
+  if (config.sample_threads > 1) {
+    s->own_pool_ = std::make_unique<ThreadPool>(config.sample_threads);
+    s->sample_pool_ = s->own_pool_.get();
+  } else if (config.sample_threads == 0) {
+    s->sample_pool_ = &s->model_->pool();
+  }
   s->thread_ = std::thread([raw = s.get()] { raw->Run(); });
   return s;
 }

@@ -33,7 +33,7 @@ struct SchedulerConfig {
   int slots = 1;
   int max_context = 0;  // capacity of each slot's KV cache
   BatchPlanLimits limits;
-  int sample_threads = 1;
+  int sample_threads = 0;  // as EngineOptions::num_threads
   std::vector<int32_t> eos_ids;
 };
 
@@ -95,7 +95,8 @@ class Scheduler {
   std::vector<int64_t> prompt_left_;
   std::vector<size_t> logit_slots_;  // slot of each logits row
   std::vector<int32_t> sampled_;     // token drawn for each logits row
-  std::unique_ptr<ThreadPool> sample_pool_;  // null: sample on this thread
+  std::unique_ptr<ThreadPool> own_pool_;  // sample_threads > 1
+  ThreadPool* sample_pool_ = nullptr;     // null: sample on this thread
 
   // Written by the scheduler thread, read by anyone.
   std::atomic<int> active_{0};

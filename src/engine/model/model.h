@@ -87,6 +87,9 @@ class Model {
   const ModelConfig& config() const { return config_; }
   const ModelWeights& weights() const { return weights_; }
   int num_threads() const { return pool_->num_threads(); }
+  // The forward pass's threads, lent to callers for per-sequence work between forward steps
+  // (the Engine samples on it) so that nothing else competes for the cores.
+  ThreadPool& pool() const { return *pool_; }
   ops::WeightDType weight_dtype() const { return weight_dtype_; }
   // Llama's rotary tables; null for GPT-2.
   const ops::RopeTable* rope() const { return rope_ ? &*rope_ : nullptr; }
