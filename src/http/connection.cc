@@ -30,6 +30,7 @@ using boost::system::error_code;
 namespace {
 
 constexpr size_t kFirstReadBytes = 4096;
+constexpr size_t kMaxIdleBufferBytes = 64 * 1024;
 
 std::string RequestIdFrom(const Request& req) {
   auto it = req.find("x-request-id");
@@ -112,6 +113,8 @@ asio::awaitable<void> Connection::Run() {
 asio::awaitable<bool> Connection::WaitForRequest(bool first) {
   if (buffer_.size() > 0) co_return true;  // a pipelined request is already buffered
   if (env_.stopping.load()) co_return false;
+  // One large request must not pin its buffer for the rest of a keep-alive connection.
+  if (buffer_.capacity() > kMaxIdleBufferBytes) buffer_.shrink_to_fit();
   idle_ = true;
   stream_.expires_after(first ? env_.options.header_timeout : env_.options.idle_timeout);
   auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(kFirstReadBytes), IoToken());
