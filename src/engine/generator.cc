@@ -6,6 +6,8 @@
 #include <chrono>
 #include <cmath>
 
+#include "engine/batching/completion.h"
+
 namespace inferline::engine {
 namespace {
 
@@ -75,10 +77,6 @@ Generator::Generator(std::shared_ptr<const Model> model, std::shared_ptr<const T
                      std::vector<int32_t> eos_ids)
     : model_(std::move(model)), tokenizer_(std::move(tokenizer)), eos_ids_(std::move(eos_ids)) {}
 
-bool Generator::IsEos(int32_t id) const {
-  return std::find(eos_ids_.begin(), eos_ids_.end(), id) != eos_ids_.end();
-}
-
 Status Generator::Validate(const GenerateRequest& r) const {
   const ModelConfig& c = model_->config();
   if (r.prompt_ids.empty()) return InvalidArgument("the prompt is empty", "prompt");
@@ -137,46 +135,33 @@ Result<GenerateResult> Generator::Generate(const GenerateRequest& r, const TextC
   RETURN_IF_ERROR(model_->Forward({&step, 1}, act_));
   result.prefill_seconds = SecondsSince(t0);
 
-  // Decode: sample, detokenize, check the stop conditions, run the new token.
+  // Decode: sample, then the stop rules and detokenization shared with the batching Engine
+  // (batching/completion.h), then run the new token.
   const auto t1 = Clock::now();
   Sampler sampler(r.sampling);
-  StreamDecoder decoder(*tokenizer_);
-  StopStringFilter filter(r.stop);
+  Completion completion(*tokenizer_, r.stop, eos_ids_, r.max_tokens, r.ignore_eos);
   std::vector<int32_t> history = r.prompt_ids;  // for the repetition penalty
-  auto emit = [&] {
-    std::string ready = filter.TakeReady();
-    if (on_text && !ready.empty()) on_text(ready);
+  auto emit = [&](const std::string& text) {
+    if (on_text && !text.empty()) on_text(text);
   };
   for (;;) {
     const int32_t next = sampler.Sample(logits_, history);
-    result.output_ids.push_back(next);
     history.push_back(next);
-    if (!r.ignore_eos && IsEos(next)) {
-      result.finish_reason = "stop";
-      break;
-    }
-    if (filter.Add(decoder.Push(next))) {
-      result.finish_reason = "stop";
-      break;
-    }
-    emit();
-    if (static_cast<int>(result.output_ids.size()) >= r.max_tokens) {
-      result.finish_reason = "length";
-      break;
-    }
+    Completion::Update u = completion.Add(next);
+    emit(u.text);
+    if (u.finished) break;
     if (cancelled()) {
-      result.finish_reason = "cancelled";
+      emit(completion.Abort("cancelled"));
       break;
     }
-    step = SequenceStep{cache, cache->length(), std::span(&result.output_ids.back(), 1),
-                        LogitsMode::kLast, logits_};
+    step = SequenceStep{cache, cache->length(), std::span(&history.back(), 1), LogitsMode::kLast,
+                        logits_};
     RETURN_IF_ERROR(model_->Forward({&step, 1}, act_));
   }
-  if (!filter.stopped() && filter.Add(decoder.Flush())) result.finish_reason = "stop";
-  filter.Finish();
-  emit();
+  result.output_ids = completion.output_ids();
+  result.text = completion.text();
+  result.finish_reason = completion.finish_reason();
   result.decode_seconds = SecondsSince(t1);
-  result.text = filter.text();
   result.completion_tokens = static_cast<int>(result.output_ids.size());
   return result;
 }

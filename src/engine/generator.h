@@ -4,9 +4,9 @@
 // The Generator is the simple front end over Model + Sampler + StreamDecoder, used by the
 // `generate` command and by tests. It owns the per-sequence state (KV cache, activations) and
 // shares the Model and Tokenizer, so several Generators on several threads can serve from one
-// loaded model. The continuous-batching Engine (one scheduler driving many sequences through
-// Model::Forward at once) is a separate, later component; nothing in Model assumes a single
-// sequence.
+// loaded model. The continuous-batching Engine (engine.h: one scheduler driving many sequences
+// through Model::Forward at once) shares its per-token stop rules (batching/completion.h), so
+// both give the same tokens and text for the same request.
 //
 // Stop strings: the output text is cut just before the first occurrence of any stop string, and
 // text that might be the beginning of a stop string is held back from the stream until the next
@@ -64,8 +64,8 @@ struct TextScore {
 
 using TextCallback = std::function<void(std::string_view piece)>;
 
-// Watches a growing text for stop strings and decides which part of it is final. Shared by the
-// Generator and, later, the batching Engine (one per sequence).
+// Watches a growing text for stop strings and decides which part of it is final. Used by
+// Completion (batching/completion.h), one per sequence.
 class StopStringFilter {
  public:
   explicit StopStringFilter(std::vector<std::string> stops);
@@ -122,7 +122,6 @@ class Generator {
   [[nodiscard]] Status Validate(const GenerateRequest& request) const;
   // A cache with room for `capacity` positions, reusing the previous one when it is big enough.
   [[nodiscard]] Result<KvCache*> CacheFor(int64_t capacity);
-  bool IsEos(int32_t id) const;
 
   std::shared_ptr<const Model> model_;
   std::shared_ptr<const Tokenizer> tokenizer_;
