@@ -97,17 +97,17 @@ CONF
 PIDS+=($!)
 wait_for_port "$NGINX_PORT"
 
-# --- ours, access log off and on.
+# --- ours, access log off and on. Not called as $(...): the PID must reach PIDS in this shell.
 start_ours() {
-  local port
-  port="$(free_port)"
-  "$SERVER_BIN" --port "$port" --threads "$SERVER_THREADS" "$@" >/dev/null 2>&1 &
+  STARTED_PORT="$(free_port)"
+  "$SERVER_BIN" --port "$STARTED_PORT" --threads "$SERVER_THREADS" "$@" >/dev/null 2>&1 &
   PIDS+=($!)
-  wait_for_port "$port"
-  echo "$port"
+  wait_for_port "$STARTED_PORT"
 }
-OURS_PORT="$(start_ours)"
-OURS_LOG_PORT="$(start_ours --access-log)"
+start_ours
+OURS_PORT="$STARTED_PORT"
+start_ours --access-log
+OURS_LOG_PORT="$STARTED_PORT"
 
 # Both must answer 200 with the same body, or the comparison means nothing.
 for port in "$NGINX_PORT" "$OURS_PORT" "$OURS_LOG_PORT"; do
