@@ -57,5 +57,6 @@ void AddServeCommand(CLI::App& app, Commands& commands);
 void AddKeysCommand(CLI::App& app, Commands& commands);
 void AddGenerateCommand(CLI::App& app, Commands& commands);
 void AddTokenizeCommand(CLI::App& app, Commands& commands);
+void AddPullCommand(CLI::App& app, Commands& commands);
 
 }  // namespace inferline::app

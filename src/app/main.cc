@@ -22,8 +22,7 @@ int main(int argc, char** argv) {
   AddGenerateCommand(app, commands);
   AddNotYetCommand(app, commands, "bench", "Run the built-in benchmarks",
                    "the engine benchmark has not landed");
-  AddNotYetCommand(app, commands, "pull", "Download a model from the Hugging Face Hub",
-                   "the model downloader has not landed");
+  AddPullCommand(app, commands);
   AddTokenizeCommand(app, commands);
   AddVersionCommand(app, commands);
   try {

@@ -260,6 +260,12 @@ Result<RevisionInfo> HubClient::GetRevision(std::string_view repo,
       return info;
     }
     if (!IsRetryable(st) || attempt >= options_.retry.attempts) return st;
+    if (options_.retry.notify) {
+      options_.retry.notify(fmt::format(
+          "{}; retrying in {:.1f} s (attempt {} of {})", st.message(),
+          static_cast<double>(options_.retry.Backoff(attempt).count()) / 1000.0, attempt + 1,
+          options_.retry.attempts));
+    }
     options_.retry.Wait(attempt);
   }
 }

@@ -36,6 +36,8 @@ struct RetryPolicy {
   std::chrono::milliseconds max_backoff{30'000};
   // How a wait happens; tests replace it.
   std::function<void(std::chrono::milliseconds)> sleep;
+  // Told about each retry of the file listing (downloads report through their Progress).
+  std::function<void(std::string_view)> notify;
 
   // The wait before attempt `attempt` (1-based retries): initial * 2^(attempt-1), capped.
   std::chrono::milliseconds Backoff(int attempt) const;

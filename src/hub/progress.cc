@@ -31,7 +31,8 @@ std::string Rate(const ProgressSnapshot& s) {
 }
 
 std::string Eta(const ProgressSnapshot& s) {
-  if (s.total == 0 || s.bytes_per_second <= 0 || s.done >= s.total) return FormatEta(-1);
+  if (s.total > 0 && s.done >= s.total) return FormatEta(0);
+  if (s.total == 0 || s.bytes_per_second <= 0) return FormatEta(-1);
   return FormatEta(static_cast<double>(s.total - s.done) / s.bytes_per_second);
 }
 
@@ -66,8 +67,8 @@ std::string FormatBar(const ProgressSnapshot& s, int width) {
   std::string name = s.name;
   // The name gives way first, the bar second; the numbers always show.
   int room = width - static_cast<int>(tail.size()) - 6 /* " 100% " */ - 2 /* "||" */;
-  int bar_width = std::clamp(room / 2, 0, 30);
-  int name_room = std::max(room - bar_width - 1, 8);
+  int name_room = std::max(std::min(static_cast<int>(name.size()), room - 11), 8);
+  int bar_width = std::clamp(room - name_room - 1, 0, 30);
   if (static_cast<int>(name.size()) > name_room) {
     name = "..." + name.substr(name.size() - static_cast<size_t>(name_room - 3));
   }
@@ -107,10 +108,14 @@ std::chrono::steady_clock::time_point ConsoleProgress::Now() const {
   return clock_ ? clock_() : std::chrono::steady_clock::now();
 }
 
-ProgressSnapshot ConsoleProgress::Snapshot(std::chrono::steady_clock::time_point now) const {
+ProgressSnapshot ConsoleProgress::Snapshot(std::chrono::steady_clock::time_point now,
+                                           bool final) const {
   ProgressSnapshot s{name_, done_, total_, 0};
   double elapsed = std::chrono::duration<double>(now - started_).count();
-  if (elapsed >= 0.2 && done_ > base_) s.bytes_per_second = static_cast<double>(done_ - base_) / elapsed;
+  // A rate over the first instants of a transfer says more about latency than bandwidth.
+  if ((final ? elapsed > 0 : elapsed >= 0.2) && done_ > base_) {
+    s.bytes_per_second = static_cast<double>(done_ - base_) / elapsed;
+  }
   return s;
 }
 
@@ -170,7 +175,8 @@ void ConsoleProgress::FileFinished(std::string_view name, uint64_t size, bool sk
   } else if (style_ == Style::kBar) {
     done_ = size;
     if (total_ == 0) total_ = size;
-    std::fprintf(out_, "\r%s\033[K\n", FormatBar(Snapshot(now), TerminalWidth(out_) - 1).c_str());
+    std::fprintf(out_, "\r%s\033[K\n",
+                 FormatBar(Snapshot(now, /*final=*/true), TerminalWidth(out_) - 1).c_str());
     bar_open_ = false;
   } else {
     double secs = std::chrono::duration<double>(now - started_).count();

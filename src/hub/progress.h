@@ -64,7 +64,7 @@ class ConsoleProgress : public Progress {
 
  private:
   std::chrono::steady_clock::time_point Now() const;
-  ProgressSnapshot Snapshot(std::chrono::steady_clock::time_point now) const;
+  ProgressSnapshot Snapshot(std::chrono::steady_clock::time_point now, bool final = false) const;
   void EndBarLine();
 
   std::FILE* out_;

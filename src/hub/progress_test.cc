@@ -41,6 +41,11 @@ TEST(ProgressFormatTest, BarFitsTheWidthAndShowsTheNumbers) {
   EXPECT_LE(narrow.size(), 50u);
   EXPECT_NE(narrow.find("50%"), std::string::npos);
 
+  // Short names are shown whole on an 80-column terminal.
+  std::string small = FormatBar({"generation_config.json", 38, 38, 0}, 79);
+  EXPECT_NE(small.find("generation_config.json 100% |#"), std::string::npos) << small;
+  EXPECT_NE(small.find("ETA 0:00"), std::string::npos) << small;
+
   std::string unknown = FormatBar({"x", 5000, 0, 0}, 80);
   EXPECT_NE(unknown.find("?%"), std::string::npos);
   EXPECT_NE(unknown.find("--:--"), std::string::npos);

@@ -68,7 +68,11 @@ fs::path DefaultModelDir(std::string_view repo) {
 
 Result<PullResult> Pull(const PullOptions& options, Progress* progress) {
   RETURN_IF_ERROR(ValidateRepoId(options.repo));
-  ASSIGN_OR_RETURN(HubClient client, HubClient::Create(options.hub));
+  HubClientOptions hub_options = options.hub;
+  if (progress != nullptr && !hub_options.retry.notify) {
+    hub_options.retry.notify = [progress](std::string_view m) { progress->Note(m); };
+  }
+  ASSIGN_OR_RETURN(HubClient client, HubClient::Create(std::move(hub_options)));
   ASSIGN_OR_RETURN(RevisionInfo info, client.GetRevision(options.repo, options.revision));
   ASSIGN_OR_RETURN(Selection selection, SelectFiles(info, options.repo, options.include));
 

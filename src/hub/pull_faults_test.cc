@@ -147,8 +147,13 @@ TEST_F(PullFaultsTest, ServerErrorsAreRetried) {
   PullOptions o = Options();
   o.hub.retry.initial_backoff = std::chrono::milliseconds(100);
   o.hub.retry.sleep = [&](std::chrono::milliseconds ms) { waits.push_back(ms); };
-  auto r = Pull(o, nullptr);
+  RecordingProgress progress;
+  auto r = Pull(o, &progress);
   ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(progress.notes.size(), 2u);
+  EXPECT_NE(progress.notes[0].find("answered 503"), std::string::npos) << progress.notes[0];
+  EXPECT_NE(progress.notes[0].find("retrying in 0.1 s (attempt 2 of 3)"), std::string::npos)
+      << progress.notes[0];
   EXPECT_EQ(waits, (std::vector<std::chrono::milliseconds>{std::chrono::milliseconds(100),
                                                            std::chrono::milliseconds(200)}));
   EXPECT_EQ(ReadFile(dir_ / "model.safetensors"), weights_);
