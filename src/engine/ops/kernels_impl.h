@@ -103,8 +103,9 @@ struct LoadI8 {
   }
 };
 
-// y[r0 .. r0+R, j0 .. j0+C).
-template <class V, class L, int R, int C>
+// y[r0 .. r0+R, j0 .. j0+C). kPrefetch: on the first pass over a block of weight rows (the one
+// that streams them from memory); later passes find them in L2.
+template <class V, class L, int R, int C, bool kPrefetch>
 inline void Tile(const GemmArgs& a, int64_t r0, int64_t j0) {
   using Reg = typename V::Reg;
   constexpr int W = V::kWidth;
@@ -119,7 +120,7 @@ inline void Tile(const GemmArgs& a, int64_t r0, int64_t j0) {
   const int64_t ahead = C > (kPrefetchBytes + row_bytes - 1) / row_bytes
                             ? C
                             : (kPrefetchBytes + row_bytes - 1) / row_bytes;
-  const bool prefetch = j0 + C + ahead <= a.n;
+  const bool prefetch = kPrefetch && j0 + C + ahead <= a.n;
   int64_t i = 0;
   for (; i + W <= k; i += W) {
     Reg xv[R];
@@ -160,23 +161,27 @@ inline void Tile(const GemmArgs& a, int64_t r0, int64_t j0) {
 }
 
 // A tile of n < R rows (the last rows of x), by recursion on the tile height.
-template <class V, class L, int R, int C>
+template <class V, class L, int R, int C, bool kPrefetch>
 inline void PartialTile(const GemmArgs& a, int64_t r, int64_t n, int64_t j0) {
   if constexpr (R > 1) {
     if (n == R - 1) {
-      Tile<V, L, R - 1, C>(a, r, j0);
+      Tile<V, L, R - 1, C, kPrefetch>(a, r, j0);
     } else {
-      PartialTile<V, L, R - 1, C>(a, r, n, j0);
+      PartialTile<V, L, R - 1, C, kPrefetch>(a, r, n, j0);
     }
   }
 }
 
-// Rows [r0, r1) for columns [j0, j0 + C).
+// Rows [r0, r1) (at most R) for columns [j0, j0 + C).
 template <class V, class L, int R, int C>
-inline void Rows(const GemmArgs& a, int64_t r0, int64_t r1, int64_t j0) {
-  int64_t r = r0;
-  for (; r + R <= r1; r += R) Tile<V, L, R, C>(a, r, j0);
-  if (r < r1) PartialTile<V, L, R, C>(a, r, r1 - r, j0);
+inline void Rows(const GemmArgs& a, int64_t r0, int64_t r1, int64_t j0, bool first_pass) {
+  if (r1 - r0 == R) {
+    first_pass ? Tile<V, L, R, C, true>(a, r0, j0) : Tile<V, L, R, C, false>(a, r0, j0);
+  } else if (first_pass) {
+    PartialTile<V, L, R, C, true>(a, r0, r1 - r0, j0);
+  } else {
+    PartialTile<V, L, R, C, false>(a, r0, r1 - r0, j0);
+  }
 }
 
 template <class V, class L, int R, int C>
@@ -188,8 +193,9 @@ void Gemm(const GemmArgs& a, int64_t j0, int64_t j1) {
       for (int64_t r = rb; r < rb_end; r += R) {
         const int64_t r_end = r + R < rb_end ? r + R : rb_end;
         int64_t j = jb;
-        for (; j + C <= jb_end; j += C) Rows<V, L, R, C>(a, r, r_end, j);
-        for (; j < jb_end; ++j) Rows<V, L, R, 1>(a, r, r_end, j);
+        const bool first_pass = r == rb;
+        for (; j + C <= jb_end; j += C) Rows<V, L, R, C>(a, r, r_end, j, first_pass);
+        for (; j < jb_end; ++j) Rows<V, L, R, 1>(a, r, r_end, j, first_pass);
       }
     }
   }
