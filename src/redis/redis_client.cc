@@ -1,0 +1,149 @@
+#include "redis/redis_client.h"
+
+#include <fmt/format.h>
+
+namespace inferline::redis {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+Status ErrorReply(const Reply& r, std::string_view what) {
+  return Internal(fmt::format("Redis refused {}: {}", what, r.str));
+}
+
+}  // namespace
+
+std::string RedisScript::sha() const {
+  std::lock_guard lock(mu_);
+  return sha_;
+}
+
+void RedisScript::set_sha(std::string sha) const {
+  std::lock_guard lock(mu_);
+  sha_ = std::move(sha);
+}
+
+Result<std::shared_ptr<RedisClient>> RedisClient::Open(std::string_view url,
+                                                       RedisClientOptions options) {
+  ASSIGN_OR_RETURN(RedisEndpoint ep, ParseRedisUrl(url));
+  if (options.pool_size == 0) return InvalidArgument("the Redis pool size must be >= 1");
+  return std::make_shared<RedisClient>(std::move(ep), options);
+}
+
+Result<std::unique_ptr<RedisConnection>> RedisClient::ConnectDedicated() const {
+  return RedisConnection::Connect(endpoint_, {options_.connect_timeout, options_.command_timeout});
+}
+
+Result<RedisClient::Lease> RedisClient::Acquire() {
+  std::unique_lock lock(mu_);
+  auto deadline = SteadyClock::now() + options_.command_timeout;
+  if (!cv_.wait_until(lock, deadline, [&] { return !idle_.empty() || open_ < options_.pool_size; })) {
+    return Unavailable(fmt::format("all {} connections to Redis at {} stayed busy for {} ms",
+                                   options_.pool_size, endpoint_.Describe(),
+                                   options_.command_timeout.count()));
+  }
+  if (!idle_.empty()) {
+    Lease lease{std::move(idle_.back()), true};
+    idle_.pop_back();
+    return lease;
+  }
+  if (SteadyClock::now() < down_until_) return last_connect_error_;
+  ++open_;
+  lock.unlock();
+  Result<std::unique_ptr<RedisConnection>> conn = ConnectDedicated();
+  lock.lock();
+  if (!conn.ok()) {
+    --open_;
+    down_until_ = SteadyClock::now() + options_.reconnect_backoff;
+    last_connect_error_ = conn.status();
+    cv_.notify_one();
+    return conn.status();
+  }
+  return Lease{std::move(*conn), false};
+}
+
+void RedisClient::Release(std::unique_ptr<RedisConnection> conn) {
+  std::lock_guard lock(mu_);
+  if (conn->broken()) {
+    --open_;
+  } else {
+    idle_.push_back(std::move(conn));
+  }
+  cv_.notify_one();
+}
+
+template <class Fn>
+auto RedisClient::WithConnection(Fn&& fn) -> decltype(fn(std::declval<RedisConnection&>())) {
+  for (int attempt = 0;; ++attempt) {
+    Result<Lease> lease = Acquire();
+    if (!lease.ok()) return lease.status();
+    auto result = fn(*lease->conn);
+    bool dead = lease->conn->broken();
+    bool reused = lease->reused;
+    Release(std::move(lease->conn));
+    if (!dead || !reused || attempt > 0) return result;
+    // The server closed a pooled connection (e.g. it restarted): the others are likely dead too.
+    std::vector<std::unique_ptr<RedisConnection>> stale;
+    {
+      std::lock_guard lock(mu_);
+      open_ -= idle_.size();
+      stale.swap(idle_);
+    }
+  }
+}
+
+Result<Reply> RedisClient::Command(const std::vector<std::string>& args) {
+  ASSIGN_OR_RETURN(Reply r, WithConnection([&](RedisConnection& c) { return c.Command(args); }));
+  if (r.is_error()) return ErrorReply(r, args.empty() ? "an empty command" : args[0]);
+  return r;
+}
+
+Result<std::vector<Reply>> RedisClient::Pipeline(
+    const std::vector<std::vector<std::string>>& commands) {
+  return WithConnection([&](RedisConnection& c) -> Result<std::vector<Reply>> {
+    for (const auto& args : commands) RETURN_IF_ERROR(c.Append(args));
+    std::vector<Reply> out;
+    out.reserve(commands.size());
+    for (size_t i = 0; i < commands.size(); ++i) {
+      ASSIGN_OR_RETURN(Reply r, c.GetReply());
+      out.push_back(std::move(r));
+    }
+    return out;
+  });
+}
+
+Result<Reply> RedisClient::EvalOn(RedisConnection& c, const RedisScript& script,
+                                  const std::vector<std::string>& keys,
+                                  const std::vector<std::string>& args) {
+  std::string sha = script.sha();
+  if (sha.empty()) {
+    ASSIGN_OR_RETURN(Reply loaded, c.Command({"SCRIPT", "LOAD", script.source()}));
+    if (loaded.is_error()) return ErrorReply(loaded, "a Lua script");
+    sha = loaded.str;
+    script.set_sha(sha);
+  }
+  std::vector<std::string> cmd{"EVALSHA", sha, std::to_string(keys.size())};
+  cmd.insert(cmd.end(), keys.begin(), keys.end());
+  cmd.insert(cmd.end(), args.begin(), args.end());
+  ASSIGN_OR_RETURN(Reply r, c.Command(cmd));
+  if (r.is_error() && r.str.starts_with("NOSCRIPT")) {
+    cmd[0] = "EVAL";
+    cmd[1] = script.source();  // EVAL caches the script on the server again
+    ASSIGN_OR_RETURN(r, c.Command(cmd));
+  }
+  if (r.is_error()) return ErrorReply(r, "a Lua script");
+  return r;
+}
+
+Result<Reply> RedisClient::Eval(const RedisScript& script, const std::vector<std::string>& keys,
+                                const std::vector<std::string>& args) {
+  return WithConnection(
+      [&](RedisConnection& c) { return EvalOn(c, script, keys, args); });
+}
+
+Status RedisClient::Ping() {
+  Result<Reply> r = Command({"PING"});
+  return r.ok() ? Status::Ok() : r.status();
+}
+
+}  // namespace inferline::redis

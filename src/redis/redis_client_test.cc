@@ -1,0 +1,125 @@
+// Integration tests of RedisClient against a private redis-server.
+#include "redis/redis_client.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "redis/testing/redis_server.h"
+
+namespace inferline::redis {
+namespace {
+
+using testing::RedisServer;
+
+class RedisClientTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = RedisServer::Start();
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    server_ = std::move(*s);
+    auto c = RedisClient::Open(server_->url(), {.pool_size = 4});
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    client_ = *c;
+  }
+  std::unique_ptr<RedisServer> server_;
+  std::shared_ptr<RedisClient> client_;
+};
+
+TEST_F(RedisClientTest, CommandsAndReplies) {
+  ASSERT_TRUE(client_->Ping().ok());
+  auto set = client_->Command({"SET", "k", std::string("a\0b", 3)});
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ(set->str, "OK");
+  auto get = client_->Command({"GET", "k"});
+  ASSERT_TRUE(get.ok());
+  EXPECT_EQ(get->str, std::string("a\0b", 3));  // binary-safe
+  EXPECT_TRUE(client_->Command({"GET", "missing"})->is_nil());
+  auto incr = client_->Command({"INCRBY", "n", "41"});
+  EXPECT_EQ(*incr->AsInteger(), 41);
+  auto bad = client_->Command({"INCR", "k"});
+  EXPECT_EQ(bad.status().code(), StatusCode::kInternal);
+  EXPECT_NE(bad.status().message().find("not an integer"), std::string::npos);
+  auto many = client_->Pipeline({{"INCR", "p"}, {"INCR", "p"}, {"GET", "p"}});
+  ASSERT_TRUE(many.ok());
+  ASSERT_EQ(many->size(), 3u);
+  EXPECT_EQ(*(*many)[2].AsInteger(), 2);
+}
+
+TEST_F(RedisClientTest, ScriptsRunWithEvalshaAndSurviveAScriptFlush) {
+  RedisScript script("return {KEYS[1], tonumber(ARGV[1]) + 1}");
+  auto r = client_->Eval(script, {"key"}, {"41"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->elements.size(), 2u);
+  EXPECT_EQ(r->elements[0].str, "key");
+  EXPECT_EQ(r->elements[1].integer, 42);
+  EXPECT_EQ(script.sha().size(), 40u);
+  ASSERT_TRUE(client_->Command({"SCRIPT", "FLUSH"}).ok());
+  r = client_->Eval(script, {"key"}, {"1"});  // NOSCRIPT -> EVAL
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->elements[1].integer, 2);
+  auto exists = client_->Command({"SCRIPT", "EXISTS", script.sha()});
+  EXPECT_EQ(exists->elements.at(0).integer, 1);
+  RedisScript broken("return redis.call('NOPE')");
+  EXPECT_EQ(client_->Eval(broken, {}, {}).status().code(), StatusCode::kInternal);
+}
+
+TEST_F(RedisClientTest, UnavailableWhileDownThenRecovers) {
+  ASSERT_TRUE(client_->Ping().ok());
+  server_->Kill();
+  Status down = client_->Ping();
+  EXPECT_EQ(down.code(), StatusCode::kUnavailable);
+  EXPECT_NE(down.message().find(std::to_string(server_->port())), std::string::npos)
+      << down.ToString();
+  ASSERT_TRUE(server_->Restart().ok());
+  Status up;
+  for (int i = 0; i < 100; ++i) {  // the reconnect backoff is 250 ms
+    up = client_->Ping();
+    if (up.ok()) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(up.ok()) << up.ToString();
+}
+
+TEST_F(RedisClientTest, APooledConnectionKilledByARestartIsReplacedTransparently) {
+  ASSERT_TRUE(client_->Command({"SET", "a", "1"}).ok());
+  ASSERT_TRUE(server_->Restart().ok());  // the pool still holds a connection to the old server
+  auto r = client_->Command({"GET", "a"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->is_nil());  // the new server started empty
+}
+
+TEST_F(RedisClientTest, BadUrlAndWrongPassword) {
+  EXPECT_EQ(RedisClient::Open("redis://h:99999").status().code(), StatusCode::kInvalidArgument);
+  auto c = RedisClient::Open(fmt::format("redis://:wrong@127.0.0.1:{}", server_->port()));
+  ASSERT_TRUE(c.ok());
+  Status st = (*c)->Ping();
+  EXPECT_EQ(st.code(), StatusCode::kUnavailable);
+  EXPECT_NE(st.message().find("password"), std::string::npos) << st.ToString();
+  EXPECT_EQ(st.message().find("wrong"), std::string::npos) << st.ToString();
+}
+
+TEST_F(RedisClientTest, ThePoolIsBoundedAndSharedByManyThreads) {
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 16; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 200; ++i) {
+        if (!client_->Command({"INCR", "shared"}).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(*client_->Command({"GET", "shared"})->AsInteger(), 16 * 200);
+  auto clients = client_->Command({"CLIENT", "LIST"});
+  ASSERT_TRUE(clients.ok());
+  size_t lines = 0;
+  for (char ch : clients->str) lines += ch == '\n';
+  EXPECT_LE(lines, 4u);  // pool_size
+}
+
+}  // namespace
+}  // namespace inferline::redis
