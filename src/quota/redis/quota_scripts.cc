@@ -1,0 +1,184 @@
+#include "quota/redis/quota_scripts.h"
+
+namespace inferline::quota::redis_scripts {
+
+// Lua 5.1 numbers are doubles: exact for every amount below 2^53. Integers go back to Redis
+// through string.format('%d') (tostring would switch to exponent notation past 1e14).
+const std::string_view kReserve = R"lua(
+local user, rid = ARGV[1], ARGV[2]
+local want_t, want_r = tonumber(ARGV[3]), tonumber(ARGV[4])
+local now_ms = tonumber(ARGV[5])
+local day, month = ARGV[6], ARGV[7]
+local day_end_ms, month_end_ms = tonumber(ARGV[8]), tonumber(ARGV[9])
+local limits = {}
+for i = 1, 7 do limits[i] = tonumber(ARGV[9 + i]) end
+local function s(n) return string.format('%d', n) end
+
+if redis.call('EXISTS', KEYS[1]) == 1 then return {-1} end
+local p = 'user:' .. user .. ':quota:'
+local now_sec = math.floor(now_ms / 1000)
+
+-- Calendar windows: the stored counters count only if they belong to this period (or a later
+-- one, if the caller's clock stepped back).
+local function calendar(kind, period, end_ms)
+  local c = {kind = kind, period = period, end_ms = end_ms, fresh = true,
+             tu = 0, tr = 0, ru = 0, rr = 0}
+  local stored = redis.call('GET', p .. kind .. ':period')
+  if stored and tonumber(stored) >= tonumber(period) then
+    local v = redis.call('MGET', p .. kind .. ':tokens:used', p .. kind .. ':tokens:reserved',
+                         p .. kind .. ':requests:used', p .. kind .. ':requests:reserved')
+    c.period, c.fresh = stored, false
+    c.tu, c.tr = tonumber(v[1]) or 0, tonumber(v[2]) or 0
+    c.ru, c.rr = tonumber(v[3]) or 0, tonumber(v[4]) or 0
+  end
+  return c
+end
+local d = calendar('daily', day, day_end_ms)
+local m = calendar('monthly', month, month_end_ms)
+
+-- The sliding minute: drop entries that aged out, total the rest per second.
+local mk = p .. 'minute'
+local flat = redis.call('HGETALL', mk)
+local secs, order, stale = {}, {}, {}
+local mt, mr, newest = 0, 0, nil
+for i = 1, #flat, 2 do
+  local f = flat[i]
+  local colon = string.find(f, ':', 1, true)
+  local sec = tonumber(string.sub(f, 1, colon - 1))
+  local v = tonumber(flat[i + 1])
+  if sec <= now_sec - 60 then
+    stale[#stale + 1] = f
+  else
+    local e = secs[sec]
+    if not e then
+      e = {t = 0, r = 0}
+      secs[sec] = e
+      order[#order + 1] = sec
+    end
+    if string.sub(f, colon + 1, colon + 1) == 't' then
+      e.t = e.t + v
+      mt = mt + v
+    else
+      e.r = e.r + v
+      mr = mr + v
+    end
+    if not newest or sec > newest then newest = sec end
+  end
+end
+if #stale > 0 then redis.call('HDEL', mk, unpack(stale)) end
+table.sort(order)
+
+-- Seconds until `need` more fits under `limit` as the oldest entries age out.
+local function until_fits(tokens, need, limit)
+  local remaining = tokens and mt or mr
+  for _, sec in ipairs(order) do
+    remaining = remaining - (tokens and secs[sec].t or secs[sec].r)
+    if remaining + need <= limit then return math.max(1, sec + 60 - now_sec) end
+  end
+  return 1
+end
+
+local concurrent = tonumber(redis.call('GET', p .. 'concurrent')) or 0
+local worst = nil
+local function consider(w, current, requested, retry)
+  local limit = limits[w + 1]
+  if limit < 0 or current + requested <= limit then return end
+  local never = requested > limit
+  if w == 1 or w == 2 then
+    if never then retry = 60 else retry = until_fits(w == 2, requested, limit) end
+  end
+  if not worst or (never and not worst.never) or
+     (never == worst.never and retry > worst.retry) then
+    worst = {w = w, limit = limit, current = current, requested = requested, retry = retry,
+             never = never}
+  end
+end
+local function calendar_retry(c) return math.max(1, math.ceil((c.end_ms - now_ms) / 1000)) end
+consider(0, concurrent, 1, 1)
+consider(1, mr, want_r, 1)
+consider(2, mt, want_t, 1)
+consider(3, d.ru + d.rr, want_r, calendar_retry(d))
+consider(4, d.tu + d.tr, want_t, calendar_retry(d))
+consider(5, m.ru + m.rr, want_r, calendar_retry(m))
+consider(6, m.tu + m.tr, want_t, calendar_retry(m))
+if worst then
+  return {0, worst.w, s(worst.limit), s(worst.current), s(worst.requested), worst.retry,
+          worst.never and 1 or 0}
+end
+
+-- Granted: charge every window.
+local function charge(c, tokens_limit, requests_limit)
+  local k = p .. c.kind
+  local ttl = math.max(1, c.end_ms - now_ms)
+  if c.fresh then
+    -- A new period: its keys end at the period's boundary, never refreshed.
+    redis.call('SET', k .. ':period', c.period, 'PX', s(ttl))
+    redis.call('SET', k .. ':tokens:used', 0, 'PX', s(ttl))
+    redis.call('SET', k .. ':tokens:reserved', s(want_t), 'PX', s(ttl))
+    redis.call('SET', k .. ':requests:used', 0, 'PX', s(ttl))
+    redis.call('SET', k .. ':requests:reserved', s(want_r), 'PX', s(ttl))
+  else
+    redis.call('INCRBY', k .. ':tokens:reserved', s(want_t))
+    redis.call('INCRBY', k .. ':requests:reserved', s(want_r))
+    ttl = redis.call('PTTL', k .. ':period')
+  end
+  for name, limit in pairs({tokens = tokens_limit, requests = requests_limit}) do
+    local lk = k .. ':' .. name .. ':limit'
+    if limit >= 0 and ttl > 0 and redis.call('GET', lk) ~= s(limit) then
+      redis.call('SET', lk, s(limit), 'PX', s(ttl))
+    end
+  end
+end
+charge(d, limits[5], limits[4])
+charge(m, limits[7], limits[6])
+local sec = now_sec
+if newest and newest > sec then sec = newest end
+redis.call('HINCRBY', mk, sec .. ':tokens:reserved', s(want_t))
+redis.call('HINCRBY', mk, sec .. ':requests:reserved', s(want_r))
+redis.call('PEXPIRE', mk, 120000)
+redis.call('INCR', p .. 'concurrent')
+redis.call('HSET', KEYS[1], 'user', user, 'tokens', s(want_t), 'requests', s(want_r),
+           'day', d.period, 'month', m.period, 'sec', s(sec), 'created_ms', s(now_ms))
+redis.call('SADD', KEYS[2], rid)
+return {1}
+)lua";
+
+const std::string_view kSettle = R"lua(
+local r = redis.call('HMGET', KEYS[1], 'user', 'tokens', 'requests', 'day', 'month', 'sec')
+if not r[1] then return 0 end
+local function s(n) return string.format('%d', n) end
+local p = 'user:' .. r[1] .. ':quota:'
+local rt, rr = tonumber(r[2]), tonumber(r[3])
+local at, ar = tonumber(ARGV[2]), tonumber(ARGV[3])
+if ar < 0 then ar = rr end
+local now_sec = math.floor(tonumber(ARGV[4]) / 1000)
+
+-- Calendar windows: only the period the reservation was charged to (a settlement after the
+-- boundary leaves the new period alone).
+for kind, period in pairs({daily = r[4], monthly = r[5]}) do
+  local k = p .. kind
+  if redis.call('GET', k .. ':period') == period then
+    redis.call('DECRBY', k .. ':tokens:reserved', s(rt))
+    redis.call('INCRBY', k .. ':tokens:used', s(at))
+    redis.call('DECRBY', k .. ':requests:reserved', s(rr))
+    redis.call('INCRBY', k .. ':requests:used', s(ar))
+  end
+end
+
+-- The sliding minute: the entry it was charged to, if it is still in the window.
+local sec = tonumber(r[6])
+local mk = p .. 'minute'
+if sec > now_sec - 60 and redis.call('HEXISTS', mk, sec .. ':tokens:reserved') == 1 then
+  redis.call('HINCRBY', mk, sec .. ':tokens:reserved', s(-rt))
+  redis.call('HINCRBY', mk, sec .. ':tokens:used', s(at))
+  redis.call('HINCRBY', mk, sec .. ':requests:reserved', s(-rr))
+  redis.call('HINCRBY', mk, sec .. ':requests:used', s(ar))
+end
+
+if redis.call('DECR', p .. 'concurrent') <= 0 then redis.call('DEL', p .. 'concurrent') end
+redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+return 1
+)lua";
+
+}  // namespace inferline::quota::redis_scripts

@@ -1,0 +1,217 @@
+#include "quota/redis/redis_quota_ledger.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "quota/redis/quota_keys.h"
+#include "quota/redis/quota_scripts.h"
+
+namespace inferline::quota {
+namespace {
+
+namespace keys = redis_keys;
+using redis::Reply;
+
+constexpr size_t kMaxIdBytes = 512;
+
+const redis::RedisScript& ReserveScript() {
+  static const redis::RedisScript script{std::string(redis_scripts::kReserve)};
+  return script;
+}
+
+const redis::RedisScript& SettleScript() {
+  static const redis::RedisScript script{std::string(redis_scripts::kSettle)};
+  return script;
+}
+
+Status CheckId(std::string_view id, std::string_view what) {
+  if (id.empty()) return InvalidArgument(fmt::format("{} must not be empty", what), std::string(what));
+  if (id.size() > kMaxIdBytes) {
+    return InvalidArgument(fmt::format("{} is longer than {} bytes", what, kMaxIdBytes),
+                           std::string(what));
+  }
+  return Status::Ok();
+}
+
+Status Annotated(const Status& st, std::string_view doing) {
+  return Status(st.code(), fmt::format("quota ledger: {}: {}", doing, st.message()), st.param());
+}
+
+int64_t IntOr0(const Reply& r) {
+  Result<int64_t> v = r.AsInteger();
+  return v.ok() ? *v : 0;
+}
+
+}  // namespace
+
+RedisQuotaLedger::RedisQuotaLedger(std::shared_ptr<redis::RedisClient> client)
+    : client_(std::move(client)) {}
+
+Result<ReserveOutcome> RedisQuotaLedger::Reserve(const ReserveRequest& request,
+                                                 const Limits& limits, Time now) {
+  RETURN_IF_ERROR(CheckId(request.user_id, "user_id"));
+  RETURN_IF_ERROR(CheckId(request.request_id, "request_id"));
+  if (request.tokens < 0 || request.requests < 0) {
+    return InvalidArgument("reserved amounts must be >= 0", "tokens");
+  }
+  RETURN_IF_ERROR(limits.Validate());
+  keys::Periods p = keys::PeriodsAt(now);
+  std::vector<std::string> args{request.user_id,
+                                request.request_id,
+                                std::to_string(request.tokens),
+                                std::to_string(request.requests),
+                                std::to_string(p.now_ms),
+                                std::to_string(p.day),
+                                std::to_string(p.month),
+                                std::to_string(p.day_end_ms),
+                                std::to_string(p.month_end_ms)};
+  for (Window w : kAllWindows) args.push_back(std::to_string(limits.Get(w).value_or(-1)));
+  Result<Reply> r = client_->Eval(
+      ReserveScript(),
+      {keys::ReservationKey(request.request_id), std::string(keys::kReservationIndex)}, args);
+  if (!r.ok()) return Annotated(r.status(), "reserving");
+  const std::vector<Reply>& v = r->elements;
+  if (v.empty()) return Internal("quota ledger: the reserve script answered " + r->Describe());
+  int64_t code = IntOr0(v[0]);
+  if (code == 1) return ReserveOutcome{.granted = true};
+  if (code == -1) {
+    return AlreadyExists(fmt::format("request '{}' already holds a reservation",
+                                     request.request_id));
+  }
+  int64_t window = v.size() == 7 ? IntOr0(v[1]) : -1;
+  if (window < 0 || window >= static_cast<int64_t>(kAllWindows.size())) {
+    return Internal("quota ledger: the reserve script answered " + r->Describe());
+  }
+  Exceeded e{.window = kAllWindows[static_cast<size_t>(window)],
+             .limit = IntOr0(v[2]),
+             .current = IntOr0(v[3]),
+             .requested = IntOr0(v[4]),
+             .retry_after = std::chrono::seconds(IntOr0(v[5])),
+             .never_fits = IntOr0(v[6]) != 0};
+  return ReserveOutcome{.granted = false, .exceeded = e};
+}
+
+Result<bool> RedisQuotaLedger::Settle(std::string_view request_id, int64_t actual_tokens,
+                                      Time now, std::optional<int64_t> actual_requests) {
+  if (actual_tokens < 0 || (actual_requests && *actual_requests < 0)) {
+    return InvalidArgument("actual amounts must be >= 0", "actual_tokens");
+  }
+  if (request_id.empty() || request_id.size() > kMaxIdBytes) return false;  // never reserved
+  Result<Reply> r = client_->Eval(
+      SettleScript(), {keys::ReservationKey(request_id), std::string(keys::kReservationIndex)},
+      {std::string(request_id), std::to_string(actual_tokens),
+       std::to_string(actual_requests.value_or(-1)), std::to_string(keys::UnixMillis(now))});
+  if (!r.ok()) return Annotated(r.status(), "settling");
+  ASSIGN_OR_RETURN(int64_t settled, r->AsInteger());
+  return settled == 1;
+}
+
+Result<std::vector<WindowUsage>> RedisQuotaLedger::Usage(std::string_view user_id,
+                                                        const Limits& limits, Time now) {
+  RETURN_IF_ERROR(CheckId(user_id, "user_id"));
+  RETURN_IF_ERROR(limits.Validate());
+  const std::string p = keys::UserPrefix(user_id);
+  std::vector<std::string> mget{"MGET"};
+  for (const char* kind : {"daily", "monthly"}) {
+    for (const char* field : {":period", ":tokens:used", ":tokens:reserved", ":requests:used",
+                              ":requests:reserved"}) {
+      mget.push_back(fmt::format("{}{}{}", p, kind, field));
+    }
+  }
+  mget.push_back(p + "concurrent");
+  Result<std::vector<Reply>> replies = client_->Pipeline({mget, {"HGETALL", p + "minute"}});
+  if (!replies.ok()) return Annotated(replies.status(), "reading usage");
+  const Reply& values = (*replies)[0];
+  const Reply& minute = (*replies)[1];
+  if (values.elements.size() != 11 || minute.type != Reply::Type::kArray) {
+    return Internal("quota ledger: unexpected usage replies: " + values.Describe() + ", " +
+                    minute.Describe());
+  }
+  keys::Periods periods = keys::PeriodsAt(now);
+  // used/reserved of a calendar kind, counted only if stored for the current (or a later) period.
+  auto calendar = [&](size_t base, int64_t period, bool tokens) -> std::pair<int64_t, int64_t> {
+    Result<int64_t> stored = values.elements[base].AsInteger();
+    if (!stored.ok() || *stored < period) return {0, 0};
+    size_t at = base + (tokens ? 1 : 3);
+    return {IntOr0(values.elements[at]), IntOr0(values.elements[at + 1])};
+  };
+  std::vector<std::pair<std::string, std::string>> fields;
+  for (size_t i = 0; i + 1 < minute.elements.size(); i += 2) {
+    fields.emplace_back(minute.elements[i].str, minute.elements[i + 1].str);
+  }
+  keys::MinuteTotals m = keys::SumMinute(fields, keys::UnixSecondOf(periods.now_ms));
+
+  std::vector<WindowUsage> out;
+  for (Window w : kAllWindows) {
+    bool tokens = CountsTokens(w);
+    WindowUsage wu{.window = w, .limit = limits.Get(w)};
+    switch (w) {
+      case Window::kConcurrentRequests:
+        wu.reserved = IntOr0(values.elements[10]);
+        break;
+      case Window::kMinuteRequests:
+      case Window::kMinuteTokens:
+        wu.used = tokens ? m.tokens_used : m.requests_used;
+        wu.reserved = tokens ? m.tokens_reserved : m.requests_reserved;
+        if (m.oldest_second) {
+          wu.resets_at = Time(std::chrono::seconds(*m.oldest_second + keys::kMinuteSeconds));
+        }
+        break;
+      case Window::kDailyRequests:
+      case Window::kDailyTokens:
+        std::tie(wu.used, wu.reserved) = calendar(0, periods.day, tokens);
+        wu.resets_at = DayStart(periods.day + 1);
+        break;
+      case Window::kMonthlyRequests:
+      case Window::kMonthlyTokens:
+        std::tie(wu.used, wu.reserved) = calendar(5, periods.month, tokens);
+        wu.resets_at = MonthStart(periods.month + 1);
+        break;
+    }
+    if (wu.limit) wu.remaining = std::max<int64_t>(0, *wu.limit - wu.used - wu.reserved);
+    out.push_back(wu);
+  }
+  return out;
+}
+
+Result<std::vector<ReservationInfo>> RedisQuotaLedger::ListReservations() {
+  std::vector<ReservationInfo> out;
+  std::string cursor = "0";
+  do {
+    Result<Reply> page = client_->Command(
+        {"SSCAN", std::string(keys::kReservationIndex), cursor, "COUNT", "1000"});
+    if (!page.ok()) return Annotated(page.status(), "listing reservations");
+    if (page->elements.size() != 2) {
+      return Internal("quota ledger: SSCAN answered " + page->Describe());
+    }
+    cursor = page->elements[0].str;
+    const std::vector<Reply>& ids = page->elements[1].elements;
+    std::vector<std::vector<std::string>> reads;
+    for (const Reply& id : ids) {
+      reads.push_back({"HMGET", keys::ReservationKey(id.str), "user", "tokens", "requests",
+                       "created_ms"});
+    }
+    if (reads.empty()) continue;
+    Result<std::vector<Reply>> rows = client_->Pipeline(reads);
+    if (!rows.ok()) return Annotated(rows.status(), "listing reservations");
+    for (size_t i = 0; i < ids.size(); ++i) {
+      const std::vector<Reply>& f = (*rows)[i].elements;
+      if (f.size() != 4 || f[0].is_nil()) continue;  // settled meanwhile
+      out.push_back(ReservationInfo{ids[i].str, f[0].str, IntOr0(f[1]), IntOr0(f[2]),
+                                    Time(std::chrono::milliseconds(IntOr0(f[3])))});
+    }
+  } while (cursor != "0");
+  std::sort(out.begin(), out.end(), [](const ReservationInfo& a, const ReservationInfo& b) {
+    return a.request_id < b.request_id;
+  });
+  // SSCAN may return an id twice when the set is rehashed between pages.
+  out.erase(std::unique(out.begin(), out.end(),
+                        [](const ReservationInfo& a, const ReservationInfo& b) {
+                          return a.request_id == b.request_id;
+                        }),
+            out.end());
+  return out;
+}
+
+}  // namespace inferline::quota
