@@ -1,0 +1,148 @@
+#include "store/postgres/outbox_relay.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "common/log.h"
+#include "common/metrics.h"
+
+namespace inferline::store {
+namespace {
+
+const PgStatement kClaim{
+    "outbox_claim",
+    "SELECT id, queue, payload, message_id, model, tokens, priority FROM outbox "
+    "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED"};
+const PgStatement kDelete{"outbox_delete", "DELETE FROM outbox WHERE id = ANY($1::bigint[])"};
+
+}  // namespace
+
+OutboxRelay::OutboxRelay(PostgresOptions db, queue::Broker& broker, OutboxRelayOptions options)
+    : db_(std::move(db)),
+      broker_(broker),
+      options_(options),
+      metrics_(db_.metrics ? *db_.metrics : metrics::Registry::Default()) {
+  options_.batch_size = std::clamp(options_.batch_size, 1, 10000);
+}
+
+OutboxRelay::~OutboxRelay() {
+  Stop();
+  for (int fd : wake_fds_) {
+    if (fd >= 0) ::close(fd);
+  }
+}
+
+Status OutboxRelay::Start() {
+  if (thread_.joinable()) return Status::Ok();
+  if (wake_fds_[0] < 0 && ::pipe2(wake_fds_, O_CLOEXEC | O_NONBLOCK) != 0) {
+    return Internal("outbox relay: cannot create its wake-up pipe");
+  }
+  char drain[64];
+  while (::read(wake_fds_[0], drain, sizeof drain) > 0) {
+  }  // a previous Stop's byte
+  stopping_ = false;
+  thread_ = std::thread([this] { Loop(); });
+  return Status::Ok();
+}
+
+void OutboxRelay::Stop() {
+  if (!thread_.joinable()) return;
+  stopping_ = true;
+  char c = 1;
+  (void)!::write(wake_fds_[1], &c, 1);
+  thread_.join();
+}
+
+Result<int> OutboxRelay::RelayOnce(PgConnection& conn) {
+  RETURN_IF_ERROR(conn.Exec("BEGIN").status());
+  auto rows = conn.Run(kClaim, MakePgParams(options_.batch_size));
+  if (!rows.ok()) {
+    if (conn.ok()) (void)conn.Exec("ROLLBACK");
+    return rows.status();
+  }
+  std::string ids = "{";
+  int published = 0;
+  Status publish_error;
+  for (int i = 0; i < rows->rows(); ++i) {
+    queue::MessageMeta meta{rows->String(i, 3), rows->String(i, 4), rows->Int(i, 5),
+                            static_cast<int>(rows->Int(i, 6))};
+    Status st = broker_.Publish(rows->Text(i, 1), rows->Text(i, 2), meta);
+    if (!st.ok()) {
+      metrics_.outbox_publish_errors_total.Inc();
+      publish_error = st.Annotate(fmt::format("publishing outbox row to {}", rows->Text(i, 1)));
+      break;
+    }
+    if (published++ > 0) ids += ',';
+    ids += rows->Text(i, 0);
+  }
+  ids += '}';
+  Status st;
+  if (published > 0) st = conn.Run(kDelete, PgParams{ids}).status();
+  if (st.ok()) st = conn.Exec("COMMIT").status();
+  if (!st.ok()) {
+    // Published but not deleted: the next pass publishes these rows again (at-least-once).
+    if (conn.ok()) (void)conn.Exec("ROLLBACK");
+    return st;
+  }
+  published_.fetch_add(static_cast<uint64_t>(published), std::memory_order_relaxed);
+  metrics_.outbox_published_total.Inc(published);
+  if (!publish_error.ok()) return publish_error;
+  return published;
+}
+
+std::unique_ptr<PgConnection> OutboxRelay::Listen() {
+  auto conn = PgConnection::Connect(db_);
+  if (!conn.ok()) return nullptr;
+  if (!(*conn)->Exec("LISTEN inferline_outbox").ok()) return nullptr;
+  return std::move(*conn);
+}
+
+void OutboxRelay::Wait(PgConnection* listen, std::chrono::milliseconds timeout) {
+  pollfd fds[2] = {{wake_fds_[0], POLLIN, 0}, {-1, POLLIN, 0}};
+  if (listen != nullptr) fds[1].fd = PQsocket(listen->raw());
+  if (::poll(fds, 2, static_cast<int>(timeout.count())) <= 0) return;
+  if (listen != nullptr && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+    PQconsumeInput(listen->raw());  // a lost session shows in listen->ok() afterwards
+    while (PGnotify* n = PQnotifies(listen->raw())) PQfreemem(n);
+  }
+}
+
+void OutboxRelay::Loop() {
+  std::unique_ptr<PgConnection> listen;
+  std::unique_ptr<PgConnection> work;
+  std::chrono::milliseconds backoff{0};
+  while (!stopping_) {
+    if (!listen || !listen->ok()) listen = Listen();  // LISTEN before claiming: no lost wake-up
+    Status st;
+    int published = 0;
+    if (!work || !work->CheckAlive()) {
+      work.reset();
+      auto conn = PgConnection::Connect(db_);
+      if (conn.ok()) {
+        work = std::move(*conn);
+      } else {
+        st = conn.status();
+      }
+    }
+    if (work) {
+      Result<int> n = RelayOnce(*work);
+      st = n.status();
+      if (n.ok()) published = *n;
+    }
+    if (!st.ok()) {
+      backoff = std::clamp(backoff * 2, options_.min_backoff, options_.max_backoff);
+      log::Warn("outbox relay: {} (retrying in {} ms)", st.ToString(), backoff.count());
+      Wait(nullptr, backoff);
+      continue;
+    }
+    backoff = std::chrono::milliseconds{0};
+    if (published < options_.batch_size) Wait(listen.get(), options_.poll_interval);
+  }
+}
+
+}  // namespace inferline::store

@@ -1,0 +1,75 @@
+// OutboxRelay: moves the outbox rows that PostgresStore::CreateRequest commits together with
+// request records into the broker (the distributed half of "accept is one atomic step").
+//
+// A pass claims up to batch_size rows in id order with FOR UPDATE SKIP LOCKED (so several
+// relays, one per gateway replica, share the work without waiting on each other), publishes
+// each with Broker::Publish (which returns once the broker confirmed it), then deletes exactly
+// the published rows and commits. A publish that fails ends the pass: the rows from there on
+// stay and are retried after a backoff. Delivery is at-least-once: a relay that dies between
+// publishing and committing leaves its rows for the next pass, which publishes them again;
+// consumers dedupe on the message id (the request id).
+//
+// The relay thread sleeps on LISTEN inferline_outbox (the outbox trigger notifies on commit)
+// and, should notifications be lost with a dropped session, wakes every poll_interval anyway.
+//
+// Thread-safety: Start/Stop from the owning thread. RelayOnce runs on the caller's thread with
+// the caller's session, and may run while the relay thread does (SKIP LOCKED keeps them apart).
+// published() is atomic.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <thread>
+
+#include "common/status.h"
+#include "queue/broker.h"
+#include "store/postgres/pg_connection.h"
+#include "store/postgres/postgres_metrics.h"
+#include "store/postgres/postgres_options.h"
+
+namespace inferline::store {
+
+struct OutboxRelayOptions {
+  int batch_size = 200;
+  std::chrono::milliseconds poll_interval{1000};
+  std::chrono::milliseconds min_backoff{50};   // after a failed pass, doubling up to max
+  std::chrono::milliseconds max_backoff{5000};
+};
+
+class OutboxRelay {
+ public:
+  // `broker` must outlive the relay.
+  OutboxRelay(PostgresOptions db, queue::Broker& broker, OutboxRelayOptions options = {});
+  ~OutboxRelay();  // Stop()
+  OutboxRelay(const OutboxRelay&) = delete;
+  OutboxRelay& operator=(const OutboxRelay&) = delete;
+
+  // Starts the relay thread. Internal when the wake-up pipe cannot be made.
+  [[nodiscard]] Status Start();
+  // Wakes and joins the thread; rows being published finish their pass first. Idempotent.
+  void Stop();
+
+  // One pass on `conn`: returns how many rows were published and deleted, or the error that
+  // ended it (after committing the deletion of the rows published before it).
+  [[nodiscard]] Result<int> RelayOnce(PgConnection& conn);
+
+  uint64_t published() const { return published_.load(std::memory_order_relaxed); }
+
+ private:
+  void Loop();
+  // Sleeps until a notification arrives on `listen` (may be null), `timeout` passes or Stop.
+  void Wait(PgConnection* listen, std::chrono::milliseconds timeout);
+  std::unique_ptr<PgConnection> Listen();
+
+  PostgresOptions db_;
+  queue::Broker& broker_;
+  OutboxRelayOptions options_;
+  PostgresMetrics metrics_;
+  std::atomic<uint64_t> published_{0};
+  std::atomic<bool> stopping_{false};
+  int wake_fds_[2] = {-1, -1};  // Stop writes to [1]; Wait polls [0]
+  std::thread thread_;
+};
+
+}  // namespace inferline::store

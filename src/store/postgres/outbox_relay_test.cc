@@ -1,0 +1,196 @@
+#include "store/postgres/outbox_relay.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "queue/memory/memory_broker.h"
+#include "store/postgres/postgres_store.h"
+#include "store/postgres/postgres_test_env.h"
+#include "store/store_contract_test.h"
+
+namespace inferline::store {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A MemoryBroker that can be told to refuse publishes, and that remembers every message id it
+// was handed (duplicates included).
+class FlakyBroker final : public queue::Broker {
+ public:
+  // Refuse every publish while `failing`; with `fail_after` >= 0, accept that many first.
+  void SetFailing(bool failing, int fail_after = -1) {
+    std::lock_guard lock(mu_);
+    failing_ = failing;
+    fail_after_ = fail_after;
+  }
+  int refused() const { return refused_.load(); }
+  std::multiset<std::string> published_ids() {
+    std::lock_guard lock(mu_);
+    return ids_;
+  }
+
+  Status Publish(std::string_view queue, std::string_view payload,
+                 const queue::MessageMeta& meta) override {
+    {
+      std::lock_guard lock(mu_);
+      if (failing_ && fail_after_-- <= 0) {
+        ++refused_;
+        return Unavailable("broker down (test)");
+      }
+      ids_.insert(meta.message_id);
+    }
+    return inner_.Publish(queue, payload, meta);
+  }
+  Result<std::vector<queue::Delivery>> Consume(std::string_view q,
+                                               const queue::ConsumeOptions& o) override {
+    return inner_.Consume(q, o);
+  }
+  Status Ack(const queue::Delivery& d) override { return inner_.Ack(d); }
+  Result<queue::NackOutcome> Nack(const queue::Delivery& d, bool requeue,
+                                  std::chrono::milliseconds delay) override {
+    return inner_.Nack(d, requeue, delay);
+  }
+  Status ExtendLease(const queue::Delivery& d, std::chrono::milliseconds e) override {
+    return inner_.ExtendLease(d, e);
+  }
+  Result<queue::QueueStats> Stats(std::string_view q) override { return inner_.Stats(q); }
+  Status ReleaseAllLeases() override { return inner_.ReleaseAllLeases(); }
+  void Shutdown() override { inner_.Shutdown(); }
+
+ private:
+  queue::MemoryBroker inner_;
+  std::mutex mu_;  // guards failing_, fail_after_, ids_
+  bool failing_ = false;
+  int fail_after_ = -1;
+  std::multiset<std::string> ids_;
+  std::atomic<int> refused_{0};
+};
+
+constexpr std::string_view kQueue = "inference_requests.tiny";
+
+Status Accept(Store& s, const std::string& id) {
+  OutboxMessage m{std::string(kQueue), R"({"request_id":")" + id + R"("})",
+                  {.message_id = id, .model = "tiny", .tokens = 21}};
+  return s.CreateRequest(contract::MakeRecord(id, "u", 1), m);
+}
+
+// Polls `cond` for up to 60 s (a generous bound, not a timing assertion).
+template <class F>
+bool Eventually(F&& cond) {
+  for (int i = 0; i < 6000; ++i) {
+    if (cond()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return cond();
+}
+
+int64_t Ready(queue::Broker& b) {
+  auto st = b.Stats(kQueue);
+  return st.ok() ? st->ready : -1;
+}
+
+TEST(OutboxRelay, PublishesCommittedRowsThenDeletesThem) {
+  std::string url = pgtest::FreshDatabase();
+  auto s = PostgresStore::Open(pgtest::Options(url));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  FlakyBroker broker;
+  OutboxRelay relay(pgtest::Options(url), broker, {.poll_interval = 60s});
+  ASSERT_TRUE(relay.Start().ok());
+  // Rows accepted after the relay went to sleep wake it through LISTEN/NOTIFY (the poll
+  // interval is a minute, longer than Eventually waits).
+  std::this_thread::sleep_for(100ms);
+  for (int i = 0; i < 50; ++i) ASSERT_TRUE(Accept(**s, "r" + std::to_string(i)).ok());
+  ASSERT_TRUE(Eventually([&] { return Ready(broker) == 50; })) << Ready(broker);
+  ASSERT_TRUE(Eventually([&] { return pgtest::QueryInt(url, "SELECT count(*) FROM outbox") == 0; }));
+  relay.Stop();
+  EXPECT_EQ(relay.published(), 50u);
+
+  auto got = broker.Consume(kQueue, {.max_messages = 100});
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 50u);
+  EXPECT_EQ((*got)[0].meta.message_id, "r0");  // in accept order
+  EXPECT_EQ((*got)[0].payload, R"({"request_id":"r0"})");
+  EXPECT_EQ((*got)[0].meta.tokens, 21);
+  EXPECT_EQ((*got)[0].meta.model, "tiny");
+}
+
+TEST(OutboxRelay, NothingIsDeletedBeforeTheBrokerConfirmed) {
+  std::string url = pgtest::FreshDatabase();
+  auto s = PostgresStore::Open(pgtest::Options(url));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  FlakyBroker broker;
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Accept(**s, "r" + std::to_string(i)).ok());
+
+  // One pass where the broker takes 4 messages and then fails: exactly those 4 rows go.
+  OutboxRelay relay(pgtest::Options(url), broker);
+  auto conn = pgtest::Connect(url);
+  ASSERT_TRUE(conn);
+  broker.SetFailing(true, /*fail_after=*/4);
+  auto pass = relay.RelayOnce(*conn);
+  ASSERT_FALSE(pass.ok());
+  EXPECT_EQ(pass.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(pgtest::QueryInt(url, "SELECT count(*) FROM outbox"), 6);
+  EXPECT_EQ(pgtest::QueryInt(url, "SELECT count(*) FROM outbox WHERE message_id IN "
+                                  "('r0', 'r1', 'r2', 'r3')"),
+            0);
+  EXPECT_EQ(Ready(broker), 4);
+
+  // The broker stays down for a while: the relay thread keeps retrying, nothing is lost.
+  broker.SetFailing(true);
+  for (int i = 10; i < 20; ++i) ASSERT_TRUE(Accept(**s, "r" + std::to_string(i)).ok());
+  ASSERT_TRUE(relay.Start().ok());
+  ASSERT_TRUE(Eventually([&] { return broker.refused() >= 4; }));
+  EXPECT_EQ(pgtest::QueryInt(url, "SELECT count(*) FROM outbox"), 16);
+  EXPECT_EQ(Ready(broker), 4);
+
+  broker.SetFailing(false);
+  ASSERT_TRUE(Eventually([&] { return pgtest::QueryInt(url, "SELECT count(*) FROM outbox") == 0; }));
+  relay.Stop();
+  EXPECT_EQ(Ready(broker), 20);
+  std::multiset<std::string> ids = broker.published_ids();
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 20u);
+}
+
+TEST(OutboxRelay, SeveralRelaysShareTheWork) {
+  constexpr int kRequests = 600;
+  std::string url = pgtest::FreshDatabase();
+  auto s = PostgresStore::Open(pgtest::Options(url));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  FlakyBroker broker;
+  std::vector<std::unique_ptr<OutboxRelay>> relays;
+  for (int i = 0; i < 3; ++i) {  // one per gateway replica
+    relays.push_back(std::make_unique<OutboxRelay>(
+        pgtest::Options(url), broker, OutboxRelayOptions{.batch_size = 16}));
+    ASSERT_TRUE(relays.back()->Start().ok());
+  }
+  std::vector<std::thread> gateways;
+  std::atomic<int> errors{0};
+  for (int t = 0; t < 8; ++t) {
+    gateways.emplace_back([&, t] {
+      for (int i = t; i < kRequests; i += 8) {
+        if (!Accept(**s, "r" + std::to_string(i)).ok()) ++errors;
+      }
+    });
+  }
+  for (auto& g : gateways) g.join();
+  ASSERT_EQ(errors.load(), 0);
+  ASSERT_TRUE(Eventually([&] { return pgtest::QueryInt(url, "SELECT count(*) FROM outbox") == 0; }));
+  uint64_t total = 0;
+  for (auto& r : relays) {
+    r->Stop();
+    total += r->published();
+  }
+  // Every row published; SKIP LOCKED means no row went out twice while all relays were healthy.
+  std::multiset<std::string> ids = broker.published_ids();
+  EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), size_t{kRequests});
+  EXPECT_EQ(ids.size(), size_t{kRequests});
+  EXPECT_EQ(total, uint64_t{kRequests});
+  EXPECT_EQ(Ready(broker), kRequests);
+}
+
+}  // namespace
+}  // namespace inferline::store

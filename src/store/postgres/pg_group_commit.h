@@ -1,0 +1,97 @@
+// PgGroupCommit: coalesces single-statement writes that arrive concurrently from many threads
+// into few transactions. `writers` threads each own a session; an idle writer takes up to
+// max_batch queued writes, runs them in one transaction (BEGIN, each statement, COMMIT) and then
+// completes every waiter, so N concurrent finalizes cost one commit (one WAL flush) instead of N.
+// A lone write runs without BEGIN/COMMIT (a single statement is its own transaction).
+//
+// Each write is ONE statement whose effect is complete on its own (the store's request writes
+// are written that way, with CTEs), plus a handler that reads the statement's rows. When a
+// statement fails inside a batch, the transaction is rolled back and every write of the batch
+// runs again alone, so a bad write fails alone and the others still commit. Handlers may
+// therefore run twice and must only assign their outputs. When the session is lost, every write
+// of the batch gets Unavailable (a failed COMMIT leaves the outcome unknown: the store's writes
+// are idempotent or report AlreadyExists, so callers may retry). The writer reconnects on its
+// next batch.
+//
+// Thread-safety: Write and WriteAsync may be called from any thread. Handlers and `done`
+// callbacks run on a writer thread; mu_ guards pending_ and stopping_.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "store/postgres/pg_connection.h"
+#include "store/postgres/postgres_metrics.h"
+#include "store/postgres/postgres_options.h"
+
+namespace inferline::store {
+
+struct PgWrite {
+  const PgStatement* statement = nullptr;
+  PgParams params;
+  // Reads the statement's rows into the caller's outputs; may return a logical error
+  // (NotFound, AlreadyExists) which does not abort the batch. Optional.
+  std::function<Status(const PgResult&)> on_result;
+};
+
+struct PgWriterStats {
+  uint64_t transactions = 0;
+  uint64_t operations = 0;
+};
+
+class PgGroupCommit {
+ public:
+  PgGroupCommit(PostgresOptions options, PostgresMetrics& metrics);
+  ~PgGroupCommit();  // finishes queued writes, then stops the writers
+  PgGroupCommit(const PgGroupCommit&) = delete;
+  PgGroupCommit& operator=(const PgGroupCommit&) = delete;
+
+  // Returns once the write committed: the handler's Status, or the statement's/commit's error.
+  [[nodiscard]] Status Write(PgWrite write);
+  // Same without waiting; `done` (optional) runs on the writer thread.
+  void WriteAsync(PgWrite write, std::function<void(const Status&)> done = {});
+
+  PgWriterStats stats() const;
+
+ private:
+  // Lives on the waiting thread's stack; completed under its mutex (see SqliteDatabase).
+  struct Waiter {
+    std::mutex mu;
+    std::condition_variable cv;
+    bool done = false;
+    Status status;
+    void Complete(Status st);
+  };
+  struct Op {
+    PgWrite write;
+    Waiter* waiter = nullptr;
+    std::function<void(const Status&)> done;
+    Status status;
+  };
+
+  void Enqueue(Op op);
+  void WriterLoop();
+  void RunBatch(std::unique_ptr<PgConnection>& conn, std::vector<Op>& batch);
+  Status RunOne(PgConnection& conn, Op& op);
+  Status RunTogether(PgConnection& conn, std::vector<Op>& batch);
+
+  PostgresOptions options_;
+  PostgresMetrics& metrics_;
+
+  std::mutex mu_;  // guards pending_, stopping_
+  std::condition_variable cv_;
+  std::vector<Op> pending_;
+  bool stopping_ = false;
+  std::vector<std::thread> writers_;
+
+  std::atomic<uint64_t> transactions_{0};
+  std::atomic<uint64_t> operations_{0};
+};
+
+}  // namespace inferline::store
