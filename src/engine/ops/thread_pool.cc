@@ -71,17 +71,18 @@ void ThreadPool::ParallelFor(int64_t n, int64_t min_chunk, const RangeFn& fn) {
   const int64_t target = (n + 4 * num_threads() - 1) / (4 * num_threads());
   chunk_ = std::max(min_chunk, target);
   next_.store(0, std::memory_order_relaxed);
-  busy_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+  const uint64_t generation = (state_.load(std::memory_order_relaxed) >> 32) + 1;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    generation_.fetch_add(1, std::memory_order_release);
+    state_.store((generation << 32) | kOpen, std::memory_order_release);
   }
   wake_.notify_all();  // no system call when every worker is spinning
   RunChunks(0);
-  auto all_done = [this] { return busy_.load(std::memory_order_acquire) == 0; };
-  if (!SpinUntil(all_done)) {
+  state_.fetch_and(~kOpen, std::memory_order_acq_rel);  // latecomers stay out
+  auto all_left = [this] { return (state_.load(std::memory_order_acquire) & kCountMask) == 0; };
+  if (!SpinUntil(all_left)) {
     std::unique_lock<std::mutex> lock(mu_);
-    done_.wait(lock, all_done);
+    done_.wait(lock, all_left);
   }
   fn_ = nullptr;
 }
@@ -97,10 +98,10 @@ void ThreadPool::RunChunks(int worker) {
 }
 
 void ThreadPool::WorkerLoop(int worker) {
-  uint64_t seen = 0;
+  uint64_t seen = 0;  // the last generation this worker looked at
   auto ready = [&] {
     return stopping_.load(std::memory_order_acquire) ||
-           generation_.load(std::memory_order_acquire) != seen;
+           (state_.load(std::memory_order_acquire) >> 32) != seen;
   };
   for (;;) {
     if (!SpinUntil(ready)) {
@@ -108,9 +109,20 @@ void ThreadPool::WorkerLoop(int worker) {
       wake_.wait(lock, ready);
     }
     if (stopping_.load(std::memory_order_acquire)) return;
-    seen = generation_.load(std::memory_order_acquire);
+    uint64_t s = state_.load(std::memory_order_acquire);
+    seen = s >> 32;
+    bool joined = false;
+    while ((s >> 32) == seen && (s & kOpen) != 0) {
+      if (state_.compare_exchange_weak(s, s + 1, std::memory_order_acq_rel,
+                                       std::memory_order_acquire)) {
+        joined = true;
+        break;
+      }
+    }
+    if (!joined) continue;  // that loop is over already
     RunChunks(worker);
-    if (busy_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    const uint64_t after = state_.fetch_sub(1, std::memory_order_acq_rel) - 1;
+    if ((after & kCountMask) == 0 && (after & kOpen) == 0) {
       std::lock_guard<std::mutex> lock(mu_);  // the caller may be about to sleep on done_
       done_.notify_one();
     }

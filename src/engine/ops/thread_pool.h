@@ -10,6 +10,10 @@
 // instruction) for up to kSpinMicros after a loop before sleeping on a condition variable, and
 // the caller spins likewise while the last workers finish; an idle pool sleeps.
 //
+// The caller waits only for the workers that joined the loop: once it has run out of chunks it
+// closes the loop, and a worker that wakes up later (descheduled on a busy machine) finds it
+// closed and goes back to waiting. So a loop never waits for a thread that is not running.
+//
 // Thread-safety: ParallelFor may be called from any thread; concurrent calls are serialised
 // (one loop runs at a time, on all threads). The pool must outlive every call. A callback must
 // not call ParallelFor on the same pool (that would deadlock); this is checked.
@@ -55,17 +59,23 @@ class ThreadPool {
   // Serialises ParallelFor callers: one job at a time.
   std::mutex job_mu_;
 
-  // Sleeping is done under mu_: a new generation and stopping_ are published under it, and the
-  // last worker to finish notifies done_ under it, so no wake-up is lost.
+  // The loop's state in one word, so that joining is one compare-and-swap:
+  // [generation: 32 bits][open: 1 bit][workers inside: 31 bits]. A worker joins only an open
+  // loop of the generation it saw; the caller closes the loop when it runs out of chunks and
+  // then waits for the count to drop to 0.
+  static constexpr uint64_t kOpen = uint64_t{1} << 31;
+  static constexpr uint64_t kCountMask = kOpen - 1;
+  std::atomic<uint64_t> state_{0};
+  std::atomic<bool> stopping_{false};
+
+  // Sleeping is done under mu_: a new generation and stopping_ are published under it, and a
+  // worker leaving a closed loop last notifies done_ under it, so no wake-up is lost.
   std::mutex mu_;
   std::condition_variable wake_;  // workers wait for a new generation
-  std::condition_variable done_;  // the caller waits for busy_ == 0
-  std::atomic<uint64_t> generation_{0};
-  std::atomic<bool> stopping_{false};
-  std::atomic<int> busy_{0};  // workers that have not finished the current generation
+  std::condition_variable done_;  // the caller waits for the workers inside to leave
 
-  // The current job; written by the caller only while busy_ == 0 (no worker reads them), then
-  // published by the release increment of generation_.
+  // The current loop; written by the caller only while no worker is inside, then published by
+  // the release store of state_.
   const RangeFn* fn_ = nullptr;
   int64_t n_ = 0;
   int64_t chunk_ = 1;
