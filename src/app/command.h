@@ -58,5 +58,6 @@ void AddKeysCommand(CLI::App& app, Commands& commands);
 void AddGenerateCommand(CLI::App& app, Commands& commands);
 void AddTokenizeCommand(CLI::App& app, Commands& commands);
 void AddPullCommand(CLI::App& app, Commands& commands);
+void AddBenchCommand(CLI::App& app, Commands& commands);
 
 }  // namespace inferline::app

@@ -20,8 +20,7 @@ int main(int argc, char** argv) {
                    "PostgreSQL migrations have not landed");
   AddKeysCommand(app, commands);
   AddGenerateCommand(app, commands);
-  AddNotYetCommand(app, commands, "bench", "Run the built-in benchmarks",
-                   "the engine benchmark has not landed");
+  AddBenchCommand(app, commands);
   AddPullCommand(app, commands);
   AddTokenizeCommand(app, commands);
   AddVersionCommand(app, commands);
