@@ -2,6 +2,10 @@
 // otherwise (or as configured). Every line of a request carries its request id: pass it
 // explicitly with the *For variants, e.g. log::InfoFor(rid, "queued model={}", model).
 //
+// Lines are written to stderr by a background thread (warnings and errors at once), so logging
+// costs a request's thread a buffer append, not a system call. Flush() writes what is pending;
+// it runs at exit too.
+//
 // Thread-safety: all functions may be called from any thread; a line is written atomically.
 #pragma once
 
@@ -18,6 +22,7 @@ enum class Format { kAuto, kText, kJson };
 void Init(Format format, Level level);
 bool Enabled(Level level);
 void Write(Level level, std::string_view request_id, std::string_view message);
+void Flush();
 
 // Parses "debug|info|warn|error" / "auto|text|json".
 bool ParseLevel(std::string_view s, Level* out);
