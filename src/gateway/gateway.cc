@@ -143,6 +143,12 @@ void Gateway::AddRoutes(http::Router& router) {
   add(Verb::get, "/v1/models", [](Gateway& g, Ctx& c) { return g.ListModels(c); });
   add(Verb::get, "/v1/models/{id}", [](Gateway& g, Ctx& c) { return g.GetModel(c); });
   add(Verb::get, "/v1/quota", [](Gateway& g, Ctx& c) { return g.GetQuota(c); });
+  for (std::string_view path : {"/tokenize", "/v1/tokenize"}) {
+    add(Verb::post, path, [](Gateway& g, Ctx& c) { return g.Tokenize(c); });
+  }
+  for (std::string_view path : {"/detokenize", "/v1/detokenize"}) {
+    add(Verb::post, path, [](Gateway& g, Ctx& c) { return g.Detokenize(c); });
+  }
   add(Verb::post, "/v1/admin/keys", [](Gateway& g, Ctx& c) { return g.AdminCreateKey(c); });
   add(Verb::get, "/v1/admin/keys", [](Gateway& g, Ctx& c) { return g.AdminListKeys(c); });
   add(Verb::delete_, "/v1/admin/keys/{id}", [](Gateway& g, Ctx& c) { return g.AdminRevokeKey(c); });

@@ -153,6 +153,11 @@ class Gateway {
   Task GetModel(Ctx& ctx);
   Task GetQuota(Ctx& ctx);
 
+  // Token counting (tokenize_handlers.cc).
+  boost::asio::awaitable<std::optional<Principal>> AuthenticateTokenizer(Ctx& ctx);
+  Task Tokenize(Ctx& ctx);
+  Task Detokenize(Ctx& ctx);
+
   // Admin (admin_handlers.cc).
   Task AdminCreateKey(Ctx& ctx);
   Task AdminListKeys(Ctx& ctx);
@@ -174,6 +179,7 @@ class Gateway {
   BlockingPool pool_;
   Authenticator auth_;
   Admission admission_;
+  SlidingMinuteCounter tokenize_minute_;
   RateLimiter ip_limiter_;
   RateLimiter key_limiter_;
 

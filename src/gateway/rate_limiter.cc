@@ -51,4 +51,25 @@ size_t RateLimiter::size() const {
   return buckets_.size();
 }
 
+bool SlidingMinuteCounter::Allow(const std::string& user, int64_t limit, Clock::time_point now,
+                                 std::chrono::seconds* retry_after) {
+  constexpr auto kWindow = std::chrono::minutes(1);
+  std::lock_guard lock(mu_);
+  auto& times = recent_[user];
+  while (!times.empty() && now - times.front() >= kWindow) times.pop_front();
+  if (static_cast<int64_t>(times.size()) >= limit) {
+    auto wait = std::chrono::ceil<std::chrono::seconds>(times.front() + kWindow - now);
+    *retry_after = std::max(wait, std::chrono::seconds(1));
+    return false;
+  }
+  times.push_back(now);
+  if (recent_.size() > 100'000) {  // bounded memory: forget users idle for a minute
+    for (auto it = recent_.begin(); it != recent_.end();) {
+      it = (it->second.empty() || now - it->second.back() >= kWindow) ? recent_.erase(it)
+                                                                        : std::next(it);
+    }
+  }
+  return true;
+}
+
 }  // namespace inferline::gateway

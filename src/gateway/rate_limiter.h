@@ -14,6 +14,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <deque>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -49,6 +51,25 @@ class RateLimiter {
   size_t max_keys_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, Bucket> buckets_;  // guarded by mu_
+};
+
+// Requests per user in a sliding minute, for endpoints that spend no token quota but are held
+// to the plan's requests-per-minute limit (/tokenize, /detokenize). Kept in memory per gateway
+// process: with several gateway replicas each applies the limit on its own.
+//
+// Thread-safety: every method may be called from any thread; mu_ guards recent_.
+class SlidingMinuteCounter {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // Counts one request for `user` unless `limit` were reached in the last minute; then false,
+  // with the wait until the oldest one leaves the window in `retry_after` (at least 1 s).
+  bool Allow(const std::string& user, int64_t limit, Clock::time_point now,
+             std::chrono::seconds* retry_after);
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<std::string, std::deque<Clock::time_point>> recent_;  // guarded by mu_
 };
 
 }  // namespace inferline::gateway
