@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Platform benchmarks, in one run on one machine:
+#  1. accepted asynchronous requests per second: wrk POSTing /v1/requests (auth, validation,
+#     exact prompt token count, quota reservation over every window, the SQLite record and
+#     queue message in one transaction, the `queued` event) against `inferline serve` with the
+#     worker off (worker.enabled=false, so that only admission is measured), next to nginx
+#     serving a small static file with the same number of workers;
+#  2. the median latency a synchronous completion adds over calling the engine directly
+#     (bench_platform_latency: the same greedy request, in process vs POST /v1/completions).
+#
+#   bench/platform/run.sh [build-dir]      (default build/release; built if missing)
+#
+# Env: DURATION (10s), CONNECTIONS (64), WRK_THREADS (2), SERVER_THREADS (2: HTTP io threads and
+# nginx workers), RUNS (200 sync requests), MAX_TOKENS (8), ENGINE_THREADS (1).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+BUILD="${1:-$ROOT/build/release}"
+DURATION="${DURATION:-10s}"
+CONNECTIONS="${CONNECTIONS:-64}"
+WRK_THREADS="${WRK_THREADS:-2}"
+SERVER_THREADS="${SERVER_THREADS:-2}"
+RUNS="${RUNS:-200}"
+MAX_TOKENS="${MAX_TOKENS:-8}"
+ENGINE_THREADS="${ENGINE_THREADS:-1}"
+
+if [[ ! -x "$BUILD/bin/inferline" || ! -x "$BUILD/bin/bench_platform_latency" ]]; then
+  cmake --preset release -S "$ROOT" >/dev/null
+  ninja -C "$BUILD" -j2 inferline bench_platform_latency >/dev/null
+fi
+BIN="$BUILD/bin/inferline"
+for tool in nginx wrk python3 curl; do
+  command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
+done
+
+TMP="$(mktemp -d)"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_for_port() {
+  for _ in $(seq 1 300); do
+    if python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "nothing listening on port $1" >&2
+  return 1
+}
+
+# --- nginx: a small static file (the same setup as bench/http).
+NGINX_PORT="$(free_port)"
+mkdir -p "$TMP/www" "$TMP/temp"
+printf '{"request_id":"req_0123456789abcdefghijklmn","status":"queued"}' >"$TMP/www/ticket"
+# Started as root, nginx's workers run as an unprivileged user: let them read the file.
+chmod 755 "$TMP" "$TMP/www"
+chmod 644 "$TMP/www/ticket"
+cat >"$TMP/nginx.conf" <<CONF
+worker_processes $SERVER_THREADS;
+daemon off;
+pid $TMP/nginx.pid;
+error_log $TMP/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path $TMP/temp/body;
+  proxy_temp_path $TMP/temp/proxy;
+  fastcgi_temp_path $TMP/temp/fastcgi;
+  uwsgi_temp_path $TMP/temp/uwsgi;
+  scgi_temp_path $TMP/temp/scgi;
+  keepalive_requests 1000000;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    root $TMP/www;
+    default_type application/json;
+  }
+}
+CONF
+"$(command -v nginx)" -c "$TMP/nginx.conf" -p "$TMP" &
+PIDS+=($!)
+wait_for_port "$NGINX_PORT"
+
+# --- inferline serve. The bench user's plan has limits in every window (so the ledger does its
+# full work) that the run cannot reach.
+PLANS='{bench: {requests_per_minute: 1000000000, tokens_per_minute: 1000000000000, requests_per_day: 1000000000, tokens_per_day: 1000000000000, requests_per_month: 1000000000, tokens_per_month: 1000000000000, max_concurrent: 1000000000}}'
+start_serve() {  # <data dir> <port> <extra args...>
+  local dir=$1 port=$2
+  shift 2
+  "$BIN" serve --host 127.0.0.1 --port "$port" --data-dir "$dir" --quota-plans "$PLANS" \
+    --http-io-threads "$SERVER_THREADS" --http-access-log=false --log-level warn \
+    --engine-threads "$ENGINE_THREADS" --engine-max-slots 4 "$@" >"$dir.log" 2>&1 &
+  PIDS+=($!)
+  wait_for_port "$port"
+}
+bench_key() {  # <data dir>
+  "$BIN" keys create --user bench --plan bench --json --data-dir "$1" --quota-plans "$PLANS" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])'
+}
+
+ADMIT_PORT="$(free_port)"
+start_serve "$TMP/admit" "$ADMIT_PORT" --worker-enabled=false
+KEY="$(bench_key "$TMP/admit")"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$ADMIT_PORT/v1/requests" \
+  -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+  -d '{"model":"kjv-small","prompt":"x","max_tokens":1}')
+[[ "$code" == 202 ]] || { echo "admission probe answered $code" >&2; cat "$TMP/admit.log" >&2; exit 1; }
+
+rps() { awk '/^Requests\/sec:/ {print $2}'; }
+echo "== nginx, $SERVER_THREADS workers, static file" >&2
+NGINX_OUT="$(wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" "http://127.0.0.1:$NGINX_PORT/ticket")"
+echo "$NGINX_OUT" >&2
+NGINX_RPS="$(rps <<<"$NGINX_OUT")"
+echo "== inferline POST /v1/requests, $SERVER_THREADS io threads, worker off" >&2
+OURS_OUT="$(INFERLINE_BENCH_KEY="$KEY" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" \
+  -s "$ROOT/bench/platform/post_request.lua" "http://127.0.0.1:$ADMIT_PORT")"
+echo "$OURS_OUT" >&2
+read -r ACCEPTED OTHER SECONDS_RUN < <(awk '/^accepted/ {print $2, $4, $6}' <<<"$OURS_OUT")
+ACCEPTED_RPS="$(python3 -c "print(f'{$ACCEPTED/$SECONDS_RUN:.0f}')")"
+OURS_P50="$(awk '/^ +Latency/ {print $2; exit}' <<<"$OURS_OUT")"
+
+# --- Sync latency: a second server with its worker on.
+SYNC_PORT="$(free_port)"
+start_serve "$TMP/sync" "$SYNC_PORT"
+SYNC_KEY="$(bench_key "$TMP/sync")"
+LAT_OUT="$("$BUILD/bin/bench_platform_latency" --port "$SYNC_PORT" --key "$SYNC_KEY" \
+  --model "$ROOT/models/kjv-small" --runs "$RUNS" --max-tokens "$MAX_TOKENS" \
+  --threads "$ENGINE_THREADS" --slots 4)"
+echo "$LAT_OUT" >&2
+
+echo
+echo "wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION; $(nproc) cores; $(date -u +%Y-%m-%d)"
+printf '%-44s %12s %8s\n' "" "requests/s" "ratio"
+printf '%-44s %12s %8s\n' "nginx static file" "$NGINX_RPS" "1.00"
+printf '%-44s %12s %8s\n' "inferline POST /v1/requests (202 accepted)" "$ACCEPTED_RPS" \
+  "$(python3 -c "print(f'{$ACCEPTED_RPS/$NGINX_RPS:.2f}')")"
+echo "refused or failed during the run: $OTHER; mean admission latency (wrk): $OURS_P50"
+echo
+echo "$LAT_OUT"
