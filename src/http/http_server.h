@@ -9,8 +9,9 @@
 // Limits, each answered with an OpenAI-style JSON error before the connection is closed:
 // headers over max_header_bytes -> 431, a body over max_body_bytes -> 413, a malformed request
 // -> 400, a request not fully received within header_timeout (headers) or body_timeout (body)
-// -> 408. The timeouts are deadlines for the whole phase, so a client trickling one byte a second
-// is cut off. An idle keep-alive connection is closed after idle_timeout.
+// -> 408 (only logged and counted: the stream's deadline has closed the socket already, as nginx
+// does). The timeouts are deadlines for the whole phase, so a client trickling one byte a
+// second is cut off. An idle keep-alive connection is closed after idle_timeout.
 //
 // Shutdown(grace) stops accepting, closes idle connections, interrupts event streams and other
 // handlers that asked for it (RequestContext::InterruptOnShutdown), lets the other in-flight

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The binary as a user meets it: `inferline serve` starts, answers /healthz, exposes metrics
-# that promtool accepts, refuses bad configuration naming the key, and exits 0 on SIGTERM.
+# that promtool accepts, refuses bad configuration naming the key, and on SIGTERM lets a slow
+# request finish, then exits 0.
 # Usage: serve_smoke_test.sh <path-to-inferline>
 set -uo pipefail
 bin=$(realpath "${1:?usage: $0 <inferline binary>}")
@@ -61,7 +62,22 @@ fi
 grep -q '^http_requests_total{route="/healthz",code="200"} 1' "$work/metrics" && pass "request counted" ||
   fail "http_requests_total missing: $(grep http_requests_total "$work/metrics")"
 
+# --- SIGTERM during a slow request: the request finishes, then the server exits 0. The client
+# uploads its body at 2 kB/s (a valid completion padded with JSON whitespace: ~3 s), and the
+# signal comes a second into the upload.
+ADMIN=$(cat "$work/data/admin.key" 2>/dev/null)
+{ printf '{"model": "kjv-small", "prompt": "In the beginning", "max_tokens": 5}'
+  printf '%6000s' ''; } >"$work/slow-body"
+curl -s -o "$work/slow-out" -w '%{http_code}' --limit-rate 2000 \
+  -H "Authorization: Bearer $ADMIN" -H 'Content-Type: application/json' \
+  --data-binary @"$work/slow-body" "http://127.0.0.1:$port/v1/completions" >"$work/slow-code" &
+curl_pid=$!
+sleep 1
 kill -TERM "$pid"
+wait "$curl_pid"
+code=$(cat "$work/slow-code")
+[ "$code" = 200 ] && grep -q '"text_completion"' "$work/slow-out" && pass "slow request finished after SIGTERM" ||
+  fail "slow request during shutdown: $code $(cat "$work/slow-out")"
 wait "$pid"; rc=$?
 pid=""
 [ $rc -eq 0 ] && pass "SIGTERM exits 0" || fail "SIGTERM exit code $rc: $(tail -5 "$work/log")"

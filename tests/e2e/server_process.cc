@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -48,6 +49,8 @@ ServerProcess::ServerProcess(fs::path data_dir, std::vector<std::string> extra_a
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = ::fork();
   if (pid_ == 0) {
+    // A test that crashes must not leave its server running.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     int fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     if (fd >= 0) {
       ::dup2(fd, 1);
