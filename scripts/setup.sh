@@ -10,9 +10,12 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libfmt-dev libspdlog-dev libyaml-cpp-dev libcli11-dev libssl-dev libsqlite3-dev
   libopenblas-dev libhwy-dev
+  # distributed mode: client libraries, and the servers its integration tests start privately
+  librabbitmq-dev libpqxx-dev libpq-dev libhiredis-dev
+  rabbitmq-server postgresql redis-server
   # tests, fuzzing and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev clang libclang-rt-14-dev
-  prometheus nginx-light wrk
+  prometheus nginx-light wrk gnuplot-nox
 )
 # Node.js and npm (for the OpenAI SDK compatibility test) may come from elsewhere; only ask
 # Debian for them when the commands are missing.
@@ -39,7 +42,12 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -q
 "${sudo[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
-# The prometheus package starts a system service we do not need.
-if command -v systemctl >/dev/null && systemctl is-active --quiet prometheus 2>/dev/null; then
-  "${sudo[@]}" systemctl stop prometheus || true
+# Some packages start system services we do not need: tests start private instances on free
+# loopback ports.
+if command -v systemctl >/dev/null; then
+  for service in prometheus rabbitmq-server redis-server postgresql; do
+    if systemctl is-active --quiet "$service" 2>/dev/null; then
+      "${sudo[@]}" systemctl stop "$service" || true
+    fi
+  done
 fi
