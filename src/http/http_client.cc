@@ -138,17 +138,22 @@ asio::awaitable<Result<ClientResponse>> HttpClient::Send(ClientRequest request) 
   }
 }
 
-asio::awaitable<Result<ClientResponse>> HttpClient::Exchange(Stream& stream, const Target& target,
-                                                             const ClientRequest& request,
-                                                             bool* retryable, bool* keep_alive) {
-  beast_http::request<beast_http::string_body> req(request.method, target.target, 11);
+HttpClient::Request HttpClient::BuildRequest(const Target& target,
+                                             const ClientRequest& request) const {
+  Request req(request.method, target.target, 11);
   req.set(beast_http::field::host,
           target.port == "80" ? target.host : target.host + ":" + target.port);
   req.set(beast_http::field::user_agent, options_.user_agent);
   for (const auto& [name, value] : request.headers) req.set(name, value);
   req.body() = request.body;
   req.prepare_payload();
+  return req;
+}
 
+asio::awaitable<Result<ClientResponse>> HttpClient::Exchange(Stream& stream, const Target& target,
+                                                             const ClientRequest& request,
+                                                             bool* retryable, bool* keep_alive) {
+  Request req = BuildRequest(target, request);
   auto [wec, written] = co_await beast_http::async_write(stream, req, kToken);
   if (wec) {
     *retryable = wec != beast::error::timeout;

@@ -10,36 +10,48 @@
 // a fresh one (the server may have closed it while idle). Response bodies are limited to
 // max_response_bytes.
 //
-// Missing: HTTPS ("https://" URLs fail with Unimplemented), streaming response bodies, proxies.
+// SendStreaming (http_client_streaming.cc) hands the body over piece by piece as it arrives
+// (server-sent events from an upstream model server), with a deadline per phase and an
+// AbortSignal that closes the connection from any thread.
+//
+// Missing: HTTPS ("https://" URLs fail with Unimplemented), proxies.
 //
 // Errors: InvalidArgument for a bad URL, Unavailable when the host cannot be reached or the
 // exchange fails, DeadlineExceeded on timeout, ResourceExhausted for an oversized response.
 // An HTTP error status is not a failure: check ClientResponse::result().
 //
 // Thread-safety: Send() may be called concurrently from several coroutines; the client must
-// outlive them, and must be destroyed before the io_context its connections use.
+// outlive them, and must be destroyed before the io_context its connections use. SendStreaming
+// with an AbortSignal must run on a strand or a single-threaded io_context.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/fields.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/verb.hpp>
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "common/status.h"
+#include "http/abort_signal.h"
 
 namespace inferline::http {
 
 using ClientResponse = boost::beast::http::response<boost::beast::http::string_body>;
+// The status line and headers of a response, without its body.
+using ResponseHead = boost::beast::http::response_header<>;
 
 struct HttpClientOptions {
   std::chrono::milliseconds timeout{30'000};  // default deadline of one request
@@ -56,6 +68,29 @@ struct ClientRequest {
   std::optional<std::chrono::milliseconds> timeout;          // overrides options.timeout
 };
 
+// Deadlines of a streamed exchange, phase by phase; each read is also bounded by `deadline`.
+// A timeout fails with DeadlineExceeded naming the phase.
+struct StreamOptions {
+  std::chrono::milliseconds connect_timeout{10'000};  // resolve and connect
+  std::chrono::milliseconds header_timeout{60'000};   // request sent -> response headers read
+  std::chrono::milliseconds idle_timeout{60'000};     // the longest silence within the body
+  std::optional<std::chrono::steady_clock::time_point> deadline;  // the whole exchange
+  AbortSignal* abort = nullptr;  // Abort() closes the connection: the call fails with Cancelled
+};
+
+struct StreamHandlers {
+  // Once, with the status and headers; return false to stop without reading the body.
+  std::function<bool(const ResponseHead&)> on_headers;
+  // Each piece of the body as it arrives, transfer coding removed; return false to stop.
+  std::function<bool(std::string_view)> on_body;
+};
+
+struct StreamSummary {
+  unsigned status = 0;
+  bool complete = false;  // the body was read to its end (false: a handler stopped it)
+  uint64_t body_bytes = 0;
+};
+
 class HttpClient {
  public:
   explicit HttpClient(HttpClientOptions options = {}) : options_(std::move(options)) {}
@@ -66,6 +101,12 @@ class HttpClient {
   [[nodiscard]] boost::asio::awaitable<Result<ClientResponse>> Get(std::string url);
   [[nodiscard]] boost::asio::awaitable<Result<ClientResponse>> PostJson(std::string url,
                                                                         std::string json);
+
+  // Sends `request` (its `timeout` is not used: see StreamOptions) and streams the response to
+  // `handlers`. A connection is only pooled again after a body read to its end. An HTTP error
+  // status is not a failure: look at StreamSummary::status (or on_headers).
+  [[nodiscard]] boost::asio::awaitable<Result<StreamSummary>> SendStreaming(
+      ClientRequest request, StreamOptions options, StreamHandlers handlers);
 
   // Idle pooled connections (for tests).
   size_t idle_connections() const;
@@ -81,6 +122,9 @@ class HttpClient {
  private:
   using Stream = boost::beast::tcp_stream;
 
+  using Request = boost::beast::http::request<boost::beast::http::string_body>;
+  Request BuildRequest(const Target& target, const ClientRequest& request) const;
+
   std::unique_ptr<Stream> TakeIdle(const std::string& key,
                                    const boost::asio::any_io_executor& executor);
   void PutIdle(const std::string& key, std::unique_ptr<Stream> stream);
@@ -89,6 +133,10 @@ class HttpClient {
   boost::asio::awaitable<Result<ClientResponse>> Exchange(Stream& stream, const Target& target,
                                                           const ClientRequest& request,
                                                           bool* retryable, bool* keep_alive);
+  // The streaming counterpart of Exchange (http_client_streaming.cc).
+  boost::asio::awaitable<Result<StreamSummary>> StreamExchange(
+      Stream& stream, const Target& target, const ClientRequest& request,
+      const StreamOptions& options, StreamHandlers& handlers, bool* retryable, bool* keep_alive);
 
   HttpClientOptions options_;
   mutable std::mutex mu_;                          // guards idle_
