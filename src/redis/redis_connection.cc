@@ -113,6 +113,10 @@ Result<Reply> RedisConnection::Command(const std::vector<std::string>& args) {
 Result<std::optional<Reply>> RedisConnection::ReadPushed(std::chrono::milliseconds wait) {
   if (broken_) return Unavailable(fmt::format("the connection to Redis at {} is broken",
                                               endpoint_.Describe()));
+  // Send anything queued with Append first (e.g. the SUBSCRIBE this connection waits on).
+  for (int done = 0; !done;) {
+    if (redisBufferWrite(c_, &done) != REDIS_OK) return IoError("sending a command");
+  }
   void* raw = nullptr;
   if (redisGetReplyFromReader(c_, &raw) != REDIS_OK) return IoError("parsing a message");
   if (raw == nullptr) {

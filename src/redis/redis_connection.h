@@ -43,7 +43,8 @@ class RedisConnection {
   // Pipelining: queue commands (sent on the next GetReply), then read one reply per command.
   [[nodiscard]] Status Append(const std::vector<std::string>& args);
   [[nodiscard]] Result<Reply> GetReply();
-  // Waits up to `wait` for a reply pushed by the server (pub/sub); nullopt when none came.
+  // Sends what Append queued, then waits up to `wait` for a reply or a message pushed by the
+  // server (pub/sub); nullopt when none came.
   [[nodiscard]] Result<std::optional<Reply>> ReadPushed(std::chrono::milliseconds wait);
 
   bool broken() const { return broken_; }
