@@ -4,6 +4,7 @@
 #include <libpq-fe.h>
 #include <poll.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace inferline::store {
@@ -106,7 +107,13 @@ Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const PostgresOption
 
 PgConnection::~PgConnection() { PQfinish(conn_); }
 
-bool PgConnection::ok() const { return PQstatus(conn_) == CONNECTION_OK; }
+bool PgConnection::ok() const { return !broken_ && PQstatus(conn_) == CONNECTION_OK; }
+
+Status PgConnection::Lost() {
+  broken_ = true;
+  return Unavailable(fmt::format("lost the PostgreSQL session with {}: {}", server_,
+                                 Trimmed(PQerrorMessage(conn_))));
+}
 
 bool PgConnection::CheckAlive() {
   if (!ok()) return false;
@@ -124,10 +131,7 @@ Result<PgResult> PgConnection::Check(pg_result* res, std::string_view what) {
   PgResult owned(res);
   ExecStatusType st = res != nullptr ? PQresultStatus(res) : PGRES_FATAL_ERROR;
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return owned;
-  if (!ok() || res == nullptr) {
-    return Unavailable(fmt::format("lost the PostgreSQL session with {}: {}", server_,
-                                   Trimmed(PQerrorMessage(conn_))));
-  }
+  if (!ok() || res == nullptr) return Lost();
   const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
   std::string sqlstate = state != nullptr ? state : "";
   std::string msg = Trimmed(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
@@ -141,21 +145,74 @@ Result<PgResult> PgConnection::Exec(std::string_view sql) {
   return Check(PQexec(conn_, text.c_str()), "query");
 }
 
-Result<PgResult> PgConnection::Run(const PgStatement& statement, const PgParams& params) {
+Status PgConnection::Prepare(const PgStatement& statement) {
   std::string name(statement.name);
-  if (!prepared_.contains(name)) {
-    std::string sql(statement.sql);
-    ASSIGN_OR_RETURN(PgResult prep, Check(PQprepare(conn_, name.c_str(), sql.c_str(),
-                                                    0, nullptr),
-                                          fmt::format("prepare {}", name)));
-    prepared_.insert(name);
-  }
+  if (prepared_.contains(name)) return Status::Ok();
+  std::string sql(statement.sql);
+  RETURN_IF_ERROR(Check(PQprepare(conn_, name.c_str(), sql.c_str(), 0, nullptr),
+                        fmt::format("prepare {}", name))
+                      .status());
+  prepared_.insert(std::move(name));
+  return Status::Ok();
+}
+
+Result<PgResult> PgConnection::Run(const PgStatement& statement, const PgParams& params) {
+  RETURN_IF_ERROR(Prepare(statement));
+  std::string name(statement.name);
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
   return Check(PQexecPrepared(conn_, name.c_str(), static_cast<int>(values.size()),
                               values.data(), nullptr, nullptr, 0),
                statement.name);
+}
+
+Result<std::vector<PgResult>> PgConnection::RunInOneTransaction(
+    const std::vector<PgCall>& calls) {
+  for (const PgCall& c : calls) RETURN_IF_ERROR(Prepare(*c.statement));
+  if (PQenterPipelineMode(conn_) != 1) return Lost();
+  // Results are read after each chunk (flush request), so neither side's socket buffer can fill
+  // up while the other waits; the implicit transaction still spans up to the final Sync.
+  constexpr size_t kChunk = 32;
+  std::vector<PgResult> out;
+  out.reserve(calls.size());
+  Status first_error;
+  std::vector<const char*> values;
+  for (size_t start = 0; start < calls.size(); start += kChunk) {
+    size_t end = std::min(calls.size(), start + kChunk);
+    for (size_t i = start; i < end; ++i) {
+      values.clear();
+      for (const auto& p : *calls[i].params) values.push_back(p ? p->c_str() : nullptr);
+      std::string name(calls[i].statement->name);
+      if (PQsendQueryPrepared(conn_, name.c_str(), static_cast<int>(values.size()),
+                              values.data(), nullptr, nullptr, 0) != 1) {
+        return Lost();
+      }
+    }
+    int sent = end < calls.size() ? PQsendFlushRequest(conn_) : PQpipelineSync(conn_);
+    if (sent != 1 || PQflush(conn_) != 0) return Lost();
+    for (size_t i = start; i < end; ++i) {
+      pg_result* res = PQgetResult(conn_);
+      if (res == nullptr) return Lost();
+      if (PQresultStatus(res) == PGRES_PIPELINE_ABORTED) {
+        PQclear(res);  // skipped after an earlier error
+      } else {
+        Result<PgResult> r = Check(res, calls[i].statement->name);
+        if (r.ok()) {
+          out.push_back(std::move(*r));
+        } else if (first_error.ok()) {
+          first_error = r.status();
+        }
+      }
+      if (PQgetResult(conn_) != nullptr) return Lost();  // each command ends with a null
+    }
+  }
+  pg_result* sync = PQgetResult(conn_);
+  bool synced = sync != nullptr && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+  PQclear(sync);
+  if (!synced || PQexitPipelineMode(conn_) != 1) return Lost();
+  if (!first_error.ok()) return first_error;
+  return out;
 }
 
 }  // namespace inferline::store

@@ -38,6 +38,12 @@ struct PgStatement {
 // Text-format parameters; nullopt is SQL NULL.
 using PgParams = std::vector<std::optional<std::string>>;
 
+// One statement of a pipelined batch (PgConnection::RunInOneTransaction).
+struct PgCall {
+  const PgStatement* statement;
+  const PgParams* params;
+};
+
 inline std::optional<std::string> PgParam(std::string_view v) { return std::string(v); }
 inline std::optional<std::string> PgParam(const char* v) { return std::string(v); }
 inline std::optional<std::string> PgParam(const std::string& v) { return v; }
@@ -90,6 +96,10 @@ class PgConnection {
   [[nodiscard]] Result<PgResult> Exec(std::string_view sql);
   // Runs a named statement, preparing it on this connection first if needed.
   [[nodiscard]] Result<PgResult> Run(const PgStatement& statement, const PgParams& params);
+  // Runs `calls` as ONE implicit transaction in libpq's pipeline mode: every statement is sent
+  // before any result is read, so the batch costs about one round trip and one commit. Returns
+  // every statement's result once committed, or the first statement's error (nothing committed).
+  [[nodiscard]] Result<std::vector<PgResult>> RunInOneTransaction(const std::vector<PgCall>& calls);
 
   // False once the session is known to be lost; the pool then drops the connection.
   bool ok() const;
@@ -103,10 +113,13 @@ class PgConnection {
  private:
   PgConnection(pg_conn* conn, std::string server) : conn_(conn), server_(std::move(server)) {}
   Result<PgResult> Check(pg_result* res, std::string_view what);
+  Status Prepare(const PgStatement& statement);
+  Status Lost();  // marks the session unusable and says so
 
   pg_conn* conn_;
   std::string server_;
   std::unordered_set<std::string> prepared_;  // statement names prepared on this session
+  bool broken_ = false;  // a pipeline lost track of the protocol: never reuse
 };
 
 // "host:port/db" of a libpq URL or connection string, or InvalidArgument when it does not parse.

@@ -87,26 +87,24 @@ Status PgGroupCommit::RunOne(PgConnection& conn, Op& op) {
   }
 }
 
-// BEGIN, every statement, COMMIT. Returns the first statement error (after ROLLBACK) or the
-// commit error; the handlers' own statuses are left in each op.
+// Every statement in one pipelined transaction. Returns the first statement's error (nothing
+// committed) or the commit's; the handlers' own statuses are left in each op.
 Status PgGroupCommit::RunTogether(PgConnection& conn, std::vector<Op>& batch) {
-  RETURN_IF_ERROR(conn.Exec("BEGIN").status());
-  for (Op& op : batch) {
-    auto res = conn.Run(*op.write.statement, op.write.params);
-    if (!res.ok()) {
-      if (conn.ok()) (void)conn.Exec("ROLLBACK");
-      return res.status();
-    }
+  std::vector<PgCall> calls;
+  calls.reserve(batch.size());
+  for (const Op& op : batch) calls.push_back(PgCall{op.write.statement, &op.write.params});
+  ASSIGN_OR_RETURN(std::vector<PgResult> results, conn.RunInOneTransaction(calls));
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Op& op = batch[i];
     op.status = Status::Ok();
-    if (op.write.on_result) {
-      try {
-        op.status = op.write.on_result(*res);
-      } catch (const std::exception& e) {
-        op.status = Internal(fmt::format("write handler threw: {}", e.what()));
-      }
+    if (!op.write.on_result) continue;
+    try {
+      op.status = op.write.on_result(results[i]);
+    } catch (const std::exception& e) {
+      op.status = Internal(fmt::format("write handler threw: {}", e.what()));
     }
   }
-  return conn.Exec("COMMIT").status();
+  return Status::Ok();
 }
 
 void PgGroupCommit::RunBatch(std::unique_ptr<PgConnection>& conn, std::vector<Op>& batch) {

@@ -1,8 +1,9 @@
 // PgGroupCommit: coalesces single-statement writes that arrive concurrently from many threads
 // into few transactions. `writers` threads each own a session; an idle writer takes up to
-// max_batch queued writes, runs them in one transaction (BEGIN, each statement, COMMIT) and then
-// completes every waiter, so N concurrent finalizes cost one commit (one WAL flush) instead of N.
-// A lone write runs without BEGIN/COMMIT (a single statement is its own transaction).
+// max_batch queued writes, runs them as one transaction in libpq's pipeline mode (every
+// statement sent before any result is read, one implicit transaction up to the Sync) and then
+// completes every waiter, so N concurrent finalizes cost about one round trip and one commit
+// (one WAL flush) instead of N. A lone write runs as a plain statement.
 //
 // Each write is ONE statement whose effect is complete on its own (the store's request writes
 // are written that way, with CTEs), plus a handler that reads the statement's rows. When a
