@@ -29,6 +29,8 @@ class MemoryEnv {
 
 namespace contract {
 INSTANTIATE_TYPED_TEST_SUITE_P(Memory, BrokerContractTest, ::testing::Types<MemoryEnv>);
+INSTANTIATE_TYPED_TEST_SUITE_P(Memory, BrokerLeaseContractTest, ::testing::Types<MemoryEnv>);
+INSTANTIATE_TYPED_TEST_SUITE_P(Memory, BrokerOrderingContractTest, ::testing::Types<MemoryEnv>);
 }  // namespace contract
 
 }  // namespace inferline::queue

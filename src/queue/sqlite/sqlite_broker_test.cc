@@ -46,6 +46,8 @@ class SqliteEnv {
 
 namespace contract {
 INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, BrokerContractTest, ::testing::Types<SqliteEnv>);
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, BrokerLeaseContractTest, ::testing::Types<SqliteEnv>);
+INSTANTIATE_TYPED_TEST_SUITE_P(Sqlite, BrokerOrderingContractTest, ::testing::Types<SqliteEnv>);
 }  // namespace contract
 
 namespace {
