@@ -63,6 +63,11 @@ Result<pid_t> Spawn(const std::vector<std::string>& args, const std::string& log
                     ::setuid(as.uid) != 0)) {
       ::_exit(126);
     }
+    // The server must see SIGINT (fast shutdown) even if this process blocks or ignores it.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int sig : {SIGINT, SIGTERM, SIGQUIT, SIGHUP}) ::signal(sig, SIG_DFL);
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(125);  // the parent died before prctl
     ::execv(argv[0], argv.data());
