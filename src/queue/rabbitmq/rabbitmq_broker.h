@@ -5,7 +5,9 @@
 //
 // How the Broker contract maps onto RabbitMQ, which has no leases:
 // - Publish returns when RabbitMQ confirms the message (persistent, in a quorum queue).
-//   A full queue (x-max-length, reject-publish) answers basic.nack: ResourceExhausted.
+//   A full queue (x-max-length, reject-publish) answers basic.nack: ResourceExhausted. (A
+//   quorum queue admits the message that crosses the limit, then refuses publishes until it
+//   is back under 80% of it.)
 //   MessageMeta::message_id becomes the AMQP message-id but does NOT deduplicate: RabbitMQ keeps
 //   no index of ids. A re-publish after a lost confirm can duplicate a message; consumers are
 //   idempotent (the store finalizes a request once).
