@@ -73,7 +73,8 @@ class FlakyBroker final : public queue::Broker {
 constexpr std::string_view kQueue = "inference_requests.tiny";
 
 Status Accept(Store& s, const std::string& id) {
-  OutboxMessage m{std::string(kQueue), R"({"request_id":")" + id + R"("})",
+  OutboxMessage m{std::string(kQueue),
+                  R"({"request_id":")" + id + R"("})",
                   {.message_id = id, .model = "tiny", .tokens = 21}};
   return s.CreateRequest(contract::MakeRecord(id, "u", 1), m);
 }
@@ -105,7 +106,8 @@ TEST(OutboxRelay, PublishesCommittedRowsThenDeletesThem) {
   std::this_thread::sleep_for(100ms);
   for (int i = 0; i < 50; ++i) ASSERT_TRUE(Accept(**s, "r" + std::to_string(i)).ok());
   ASSERT_TRUE(Eventually([&] { return Ready(broker) == 50; })) << Ready(broker);
-  ASSERT_TRUE(Eventually([&] { return pgtest::QueryInt(url, "SELECT count(*) FROM outbox") == 0; }));
+  ASSERT_TRUE(
+      Eventually([&] { return pgtest::QueryInt(url, "SELECT count(*) FROM outbox") == 0; }));
   relay.Stop();
   EXPECT_EQ(relay.published(), 50u);
 
@@ -134,8 +136,9 @@ TEST(OutboxRelay, NothingIsDeletedBeforeTheBrokerConfirmed) {
   ASSERT_FALSE(pass.ok());
   EXPECT_EQ(pass.status().code(), StatusCode::kUnavailable);
   EXPECT_EQ(pgtest::QueryInt(url, "SELECT count(*) FROM outbox"), 6);
-  EXPECT_EQ(pgtest::QueryInt(url, "SELECT count(*) FROM outbox WHERE message_id IN "
-                                  "('r0', 'r1', 'r2', 'r3')"),
+  EXPECT_EQ(pgtest::QueryInt(url,
+                             "SELECT count(*) FROM outbox WHERE message_id IN "
+                             "('r0', 'r1', 'r2', 'r3')"),
             0);
   EXPECT_EQ(Ready(broker), 4);
 
@@ -148,7 +151,8 @@ TEST(OutboxRelay, NothingIsDeletedBeforeTheBrokerConfirmed) {
   EXPECT_EQ(Ready(broker), 4);
 
   broker.SetFailing(false);
-  ASSERT_TRUE(Eventually([&] { return pgtest::QueryInt(url, "SELECT count(*) FROM outbox") == 0; }));
+  ASSERT_TRUE(
+      Eventually([&] { return pgtest::QueryInt(url, "SELECT count(*) FROM outbox") == 0; }));
   relay.Stop();
   EXPECT_EQ(Ready(broker), 20);
   std::multiset<std::string> ids = broker.published_ids();
@@ -163,8 +167,8 @@ TEST(OutboxRelay, SeveralRelaysShareTheWork) {
   FlakyBroker broker;
   std::vector<std::unique_ptr<OutboxRelay>> relays;
   for (int i = 0; i < 3; ++i) {  // one per gateway replica
-    relays.push_back(std::make_unique<OutboxRelay>(
-        pgtest::Options(url), broker, OutboxRelayOptions{.batch_size = 16}));
+    relays.push_back(std::make_unique<OutboxRelay>(pgtest::Options(url), broker,
+                                                   OutboxRelayOptions{.batch_size = 16}));
     ASSERT_TRUE(relays.back()->Start().ok());
   }
   std::vector<std::thread> gateways;
@@ -178,7 +182,8 @@ TEST(OutboxRelay, SeveralRelaysShareTheWork) {
   }
   for (auto& g : gateways) g.join();
   ASSERT_EQ(errors.load(), 0);
-  ASSERT_TRUE(Eventually([&] { return pgtest::QueryInt(url, "SELECT count(*) FROM outbox") == 0; }));
+  ASSERT_TRUE(
+      Eventually([&] { return pgtest::QueryInt(url, "SELECT count(*) FROM outbox") == 0; }));
   uint64_t total = 0;
   for (auto& r : relays) {
     r->Stop();

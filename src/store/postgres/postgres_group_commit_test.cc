@@ -67,11 +67,11 @@ TEST(PostgresGroupCommit, ConcurrentFinalizesAreRecordedExactlyOnce) {
   // The ledger row matches the winning call's usage (prompt i % 7 is the same for both).
   int64_t expected_prompt = 0;
   for (int i = 0; i < kRequests; ++i) expected_prompt += i % 7;
-  EXPECT_EQ(pgtest::QueryInt(url, "SELECT sum(prompt_tokens) FROM usage_ledger"),
-            expected_prompt);
-  EXPECT_EQ(pgtest::QueryInt(url, "SELECT count(*) FROM usage_ledger u JOIN requests r ON "
-                                  "r.id = u.request_id WHERE u.completion_tokens <> "
-                                  "r.usage_completion_tokens"),
+  EXPECT_EQ(pgtest::QueryInt(url, "SELECT sum(prompt_tokens) FROM usage_ledger"), expected_prompt);
+  EXPECT_EQ(pgtest::QueryInt(url,
+                             "SELECT count(*) FROM usage_ledger u JOIN requests r ON "
+                             "r.id = u.request_id WHERE u.completion_tokens <> "
+                             "r.usage_completion_tokens"),
             0);
 }
 

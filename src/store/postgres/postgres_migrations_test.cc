@@ -28,8 +28,9 @@ TEST(PostgresMigrations, ConcurrentRunsApplyEachVersionOnce) {
             static_cast<int64_t>(pg_schema::EmbeddedMigrationFiles().size()));
   EXPECT_EQ(pgtest::QueryInt(url, "SELECT count(DISTINCT version) FROM schema_migrations"),
             static_cast<int64_t>(pg_schema::EmbeddedMigrationFiles().size()));
-  EXPECT_EQ(pgtest::QueryInt(url, "SELECT count(*) FROM pg_tables WHERE tablename IN "
-                                  "('users', 'api_keys', 'requests', 'usage_ledger', 'outbox')"),
+  EXPECT_EQ(pgtest::QueryInt(url,
+                             "SELECT count(*) FROM pg_tables WHERE tablename IN "
+                             "('users', 'api_keys', 'requests', 'usage_ledger', 'outbox')"),
             5);
 
   // Running again changes nothing.
@@ -42,8 +43,9 @@ TEST(PostgresMigrations, ConcurrentRunsApplyEachVersionOnce) {
 
 TEST(PostgresMigrations, RefusesASchemaNewerThanTheBinary) {
   std::string url = pgtest::FreshDatabase();
-  EXPECT_EQ(pgtest::QueryInt(url, "INSERT INTO schema_migrations VALUES (9999, 'future', 0) "
-                                  "RETURNING version"),
+  EXPECT_EQ(pgtest::QueryInt(url,
+                             "INSERT INTO schema_migrations VALUES (9999, 'future', 0) "
+                             "RETURNING version"),
             9999);
   auto r = RunPostgresMigrations(pgtest::Options(url));
   ASSERT_FALSE(r.ok());

@@ -186,7 +186,9 @@ Status PostgresStore::CreateRequest(const RequestRecord& record,
   return writes_.Write(PgWrite{
       outbox ? &kInsertWithOutbox : &kInsert, std::move(params),
       [&record](const PgResult& r) -> Status {
-        if (r.rows() == 0) return AlreadyExists(fmt::format("request '{}' already exists", record.id));
+        if (r.rows() == 0) {
+          return AlreadyExists(fmt::format("request '{}' already exists", record.id));
+        }
         return Status::Ok();
       }});
 }
@@ -276,7 +278,6 @@ Result<bool> PostgresStore::FinalizeRequest(std::string_view id, const RequestOu
 
 Result<CancelResult> PostgresStore::CancelRequest(std::string_view id, Time now) {
   std::optional<CancelResult> result;
-  Status parse;
   RETURN_IF_ERROR(writes_.Write(PgWrite{
       &kCancel, MakePgParams(id, ToMillis(now)), [&](const PgResult& r) -> Status {
         result.reset();

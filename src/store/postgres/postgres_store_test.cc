@@ -47,12 +47,14 @@ TEST(PostgresStore, RecordAndOutboxRowCommitTogetherOrNotAtAll) {
   std::string url = pgtest::FreshDatabase();
   auto s = OpenStore(url);
   ASSERT_TRUE(s);
-  OutboxMessage m{"inference_requests.tiny", R"({"request_id":"r1"})",
+  OutboxMessage m{"inference_requests.tiny",
+                  R"({"request_id":"r1"})",
                   {.message_id = "r1", .model = "tiny", .tokens = 21, .priority = 2}};
   ASSERT_TRUE(s->CreateRequest(contract::MakeRecord("r1", "u", 1), m).ok());
-  EXPECT_EQ(pgtest::QueryInt(url, "SELECT count(*) FROM outbox WHERE queue = "
-                                  "'inference_requests.tiny' AND message_id = 'r1' AND "
-                                  "tokens = 21 AND priority = 2 AND model = 'tiny'"),
+  EXPECT_EQ(pgtest::QueryInt(url,
+                             "SELECT count(*) FROM outbox WHERE queue = "
+                             "'inference_requests.tiny' AND message_id = 'r1' AND "
+                             "tokens = 21 AND priority = 2 AND model = 'tiny'"),
             1);
 
   // A bad message fails the whole step: no record either.
@@ -89,7 +91,10 @@ TEST(PostgresStore, RejectsInvalidRecords) {
 TEST(PostgresStore, TouchApiKeyIsRecordedAsynchronously) {
   auto s = OpenStore(pgtest::FreshDatabase());
   ASSERT_TRUE(s);
-  ApiKey k{.id = "k", .user_id = "u", .name = "n", .secret_hash = std::string(64, 'c'),
+  ApiKey k{.id = "k",
+           .user_id = "u",
+           .name = "n",
+           .secret_hash = std::string(64, 'c'),
            .prefix = "il-c"};
   ASSERT_TRUE(s->CreateApiKey(k).ok());
   ASSERT_TRUE(s->TouchApiKey("k", contract::T(77)).ok());
