@@ -135,8 +135,8 @@ Result<std::unique_ptr<OpenAIUpstreamBackend>> OpenAIUpstreamBackend::Create(
     OpenAIUpstreamOptions options, metrics::Registry& registry) {
   RETURN_IF_ERROR(Validate(options));
   while (!options.base_url.empty() && options.base_url.back() == '/') options.base_url.pop_back();
-  log::Info("upstream backend: {} (model {}), at most {} requests at a time", options.base_url,
-            options.model.empty() ? "as requested" : options.model, options.max_concurrency);
+  log::Debug("upstream backend: {} (model {}), at most {} requests at a time", options.base_url,
+             options.model.empty() ? "as requested" : options.model, options.max_concurrency);
   return std::unique_ptr<OpenAIUpstreamBackend>(
       new OpenAIUpstreamBackend(std::make_unique<Impl>(std::move(options), registry)));
 }
