@@ -8,8 +8,8 @@
 #   4. dev: starts RabbitMQ, PostgreSQL and Redis and waits until they are ready;
 #   5. runs the migration Job (the previous run's Job is replaced) and waits for it to complete;
 #   6. applies the Services and Deployments and waits for every rollout;
-#   7. makes KEDA's admin API key once (`inferline keys create --admin` in a gateway pod, kept in
-#      the Secret inferline-keda), then applies the autoscalers;
+#   7. applies the autoscalers (KEDA reads the queue with the RabbitMQ URL and the gateway's
+#      /v1/admin/scaling with the admin key, both from the Secret inferline-secrets);
 #   8. applies the monitoring objects (ServiceMonitor, PrometheusRule, dashboard).
 # Idempotent: run it again after any change (or with a new --image); it converges.
 #
@@ -26,7 +26,7 @@ image=""
 context=()
 timeout=600s
 mode=deploy
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 die() { echo "deploy.sh: $*" >&2; exit 1; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -135,10 +135,7 @@ if [ "$mode" = dry-run ]; then
   last=""
   while read -r ph kind name _; do
     if [ "$ph" != "$last" ]; then
-      case "$ph" in
-        4-migrate) step "delete job/inferline-migrate from an earlier deploy (if any)" ;;
-        6-scaling) step "create secret/inferline-keda (admin API key for KEDA) unless it exists" ;;
-      esac
+      [ "$ph" = 4-migrate ] && step "delete job/inferline-migrate from an earlier deploy (if any)"
       last=$ph
     fi
     echo "apply $ph $kind/$name"
@@ -165,9 +162,9 @@ if has_phase 7-monitoring; then
   done
 fi
 k apply --server-side --field-manager=inferline-deploy -f "$(phase_file 1-namespace)"
-# Secrets the manifests read (the KEDA admin key is made below).
+# Secrets the manifests read (make-secrets.sh makes them).
 needed=$(grep -h -A2 -E 'secretKeyRef:|secretTargetRef:' "$work/all.yaml" | sed -n 's/^ *-\{0,1\} *name: //p' |
-         sort -u | grep -v '^inferline-keda$' || true)
+         sort -u)
 for s in $needed; do
   k -n "$namespace" get secret "$s" >/dev/null 2>&1 ||
     die "Secret $s is missing in $namespace: deploy/kubernetes/make-secrets.sh --help"
@@ -194,18 +191,7 @@ apply_phase 5-apps
 for d in $(names_of 5-apps Deployment); do
   k -n "$namespace" rollout status "deployment/$d" --timeout="$timeout"
 done
-if has_phase 6-scaling; then
-  if ! k -n "$namespace" get secret inferline-keda >/dev/null 2>&1; then
-    out=$(k -n "$namespace" exec deploy/inferline-gateway -c gateway -- \
-          inferline keys create --user keda-scaler --admin --name keda --json) ||
-      die "could not create KEDA's admin key in the gateway pod"
-    key=$(sed -n 's/.*"key" *: *"\([^"]*\)".*/\1/p' <<<"$out")
-    [ -n "$key" ] || die "no key in the output of inferline keys create"
-    k -n "$namespace" create secret generic inferline-keda --from-literal=admin-key="$key" >/dev/null
-    echo "deploy.sh: created secret/inferline-keda"
-  fi
-  apply_phase 6-scaling
-fi
+apply_phase 6-scaling
 apply_phase 7-monitoring
 k -n "$namespace" get deployments,statefulsets,scaledobjects,hpa 2>/dev/null || true
 echo "deploy.sh: done (overlay $overlay, namespace $namespace)"

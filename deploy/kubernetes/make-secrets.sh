@@ -8,16 +8,19 @@
 #   make-secrets.sh --rabbitmq-url URL --postgres-url URL --redis-url URL
 #       inferline-secrets for managed or operator-run services (prod, upstream). The URLs may
 #       also come from RABBITMQ_URL, POSTGRES_URL and REDIS_URL in the environment.
+#   --admin-key sk-il-...
+#       the admin API key (admin.key) that the gateway registers at start and KEDA uses to read
+#       GET /v1/admin/scaling; a new random one when not given. Kept in inferline-secrets.
 #   --upstream-api-key KEY | --upstream-api-key random
 #       inferline-upstream: the API key the upstream server (vLLM) expects (upstream overlay).
 #   --namespace NS   (default inferline)
 #
-# Running it again makes new passwords: apply the dev Secrets once, before the data services'
-# volumes are first initialised. The Secret inferline-keda (KEDA's admin API key) is made by
-# scripts/deploy.sh once the database exists.
+# Running it again makes new passwords and a new admin key: apply the dev Secrets once, before
+# the data services' volumes are first initialised (an earlier admin key stays valid until it
+# is revoked).
 set -euo pipefail
 
-usage() { sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
+usage() { sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-2}"; }
 die() { echo "make-secrets.sh: $*" >&2; exit 2; }
 
 namespace=inferline
@@ -26,6 +29,7 @@ rabbitmq_url=${RABBITMQ_URL:-}
 postgres_url=${POSTGRES_URL:-}
 redis_url=${REDIS_URL:-}
 upstream_key=""
+admin_key=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --dev) dev=1 ;;
@@ -33,6 +37,7 @@ while [ $# -gt 0 ]; do
     --rabbitmq-url) rabbitmq_url=${2:?--rabbitmq-url needs a value}; shift ;;
     --postgres-url) postgres_url=${2:?--postgres-url needs a value}; shift ;;
     --redis-url) redis_url=${2:?--redis-url needs a value}; shift ;;
+    --admin-key) admin_key=${2:?--admin-key needs a value}; shift ;;
     --upstream-api-key) upstream_key=${2:?--upstream-api-key needs a value}; shift ;;
     -h|--help) usage 0 ;;
     *) die "unknown argument '$1' (see --help)" ;;
@@ -71,7 +76,10 @@ fi
 case "$rabbitmq_url" in amqp://*|amqps://*) ;; *) die "--rabbitmq-url must start with amqp:// or amqps://" ;; esac
 case "$postgres_url" in postgres://*|postgresql://*) ;; *) die "--postgres-url must start with postgresql://" ;; esac
 case "$redis_url" in redis://*|rediss://*) ;; *) die "--redis-url must start with redis:// or rediss://" ;; esac
-secret inferline-secrets rabbitmq-url "$rabbitmq_url" postgres-url "$postgres_url" redis-url "$redis_url"
+[ -n "$admin_key" ] || admin_key="sk-il-$(random 40)"
+[[ "$admin_key" =~ ^sk-il-[A-Za-z0-9]{14,}$ ]] || die "--admin-key must look like sk-il- and at least 14 letters or digits"
+secret inferline-secrets rabbitmq-url "$rabbitmq_url" postgres-url "$postgres_url" redis-url "$redis_url" \
+  admin-key "$admin_key"
 
 if [ -n "$upstream_key" ]; then
   [ "$upstream_key" = random ] && upstream_key=$(random 40)

@@ -1,7 +1,7 @@
 // inferline's rules for its rendered manifests, beyond the schemas (see validate.mjs):
 //   - no Secret is rendered (credentials never live in the repository), no credential is an
 //     inline environment value, and every secretKeyRef / TriggerAuthentication names a key that
-//     make-secrets.sh (or deploy.sh) provides;
+//     make-secrets.sh (or --provided-secret) provides;
 //   - every pod meets the "restricted" Pod Security Standard, has resource requests and a
 //     memory limit, and long-running containers have liveness and readiness probes;
 //   - references resolve: Services, PDBs and ServiceMonitors select pods or Services that exist,

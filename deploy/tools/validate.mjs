@@ -9,7 +9,7 @@
 // Usage: node validate.mjs [--secrets FILE]... [--provided-secret NAME:KEY]... FILE...
 //   FILE: multi-document YAML (kubectl kustomize output); "-" reads standard input.
 //   --secrets: YAML with the Secrets that make-secrets.sh generates (checked against every
-//   secretKeyRef); --provided-secret: a secret key that something else creates (deploy.sh).
+//   secretKeyRef); --provided-secret: a secret key made some other way.
 // Exit status 0 when everything is valid, 1 with one line per problem otherwise.
 import { readFileSync } from "node:fs";
 import { parseAllDocuments } from "yaml";

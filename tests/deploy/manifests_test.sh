@@ -26,8 +26,7 @@ monitoring() { node "$root/deploy/tools/monitoring.mjs" "$@"; }
 secrets=$work/secrets.yaml
 "$root/deploy/kubernetes/make-secrets.sh" --dev --upstream-api-key random >"$secrets" ||
   fail "make-secrets.sh --dev"
-# KEDA's admin key Secret is made by deploy.sh in the cluster (it needs the database).
-secret_args=(--secrets "$secrets" --provided-secret inferline-keda:admin-key)
+secret_args=(--secrets "$secrets")
 
 # --- Render and validate every overlay.
 overlays=$(ls "$root/deploy/kubernetes/overlays")
