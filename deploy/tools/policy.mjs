@@ -2,13 +2,15 @@
 //   - no Secret is rendered (credentials never live in the repository), no credential is an
 //     inline environment value, and every secretKeyRef / TriggerAuthentication names a key that
 //     make-secrets.sh (or --provided-secret) provides;
-//   - every pod meets the "restricted" Pod Security Standard, has resource requests and a
-//     memory limit, and long-running containers have liveness and readiness probes;
+//   - every container (init containers too) meets the "restricted" Pod Security Standard and
+//     has resource requests and a memory limit; long-running ones have liveness and readiness
+//     probes;
 //   - references resolve: Services, PDBs and ServiceMonitors select pods or Services that exist,
 //     named ports exist, autoscalers target existing workloads (never both an HPA and a
 //     ScaledObject), ConfigMaps and --config files exist, every inferline pod is under a
 //     NetworkPolicy for ingress and egress;
-//   - a worker's ScaledObject watches the queue and the backlog of the model the worker serves.
+//   - a worker's ScaledObject watches the queue and the backlog of the model the worker serves,
+//     and the gateway accepts requests for that model.
 import { parse } from "yaml";
 
 const kWorkloads = new Set(["Deployment", "StatefulSet", "Job", "DaemonSet"]);
@@ -37,7 +39,8 @@ function checkPod(o, ctx, p) {
     }
   }
   const longRunning = o.kind !== "Job";
-  for (const c of spec.containers ?? []) {
+  const init = new Set(spec.initContainers ?? []);
+  for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])]) {
     const cw = `${where} container ${c.name}`;
     const sc = c.securityContext ?? {};
     if (sc.allowPrivilegeEscalation !== false) p.push(`${cw}: allowPrivilegeEscalation must be false`);
@@ -52,7 +55,7 @@ function checkPod(o, ctx, p) {
     if (!r.requests?.cpu || !r.requests?.memory) p.push(`${cw}: needs cpu and memory requests`);
     if (!r.limits?.memory) p.push(`${cw}: needs a memory limit`);
     if (!c.image) p.push(`${cw}: no image`);
-    if (longRunning && (!c.livenessProbe || !c.readinessProbe)) p.push(`${cw}: needs liveness and readiness probes`);
+    if (longRunning && !init.has(c) && (!c.livenessProbe || !c.readinessProbe)) p.push(`${cw}: needs liveness and readiness probes`);
     checkEnv(c, cw, ctx, p);
     checkConfigArg(c, spec, cw, ctx, p);
   }
@@ -172,6 +175,11 @@ function checkWorkerModel(so, ctx, p) {
   const env = podSpec(w).containers[0].env ?? [];
   const model = env.find((e) => e.name === "INFERLINE_MODEL_NAME")?.value ?? configOf(w, ctx).model?.name;
   if (!model) return p.push(`${id(w)}: no model name in its config`);
+  for (const g of ctx.objects.filter((o) => o.kind === "Deployment" &&
+                                         podLabels(o)["app.kubernetes.io/component"] === "gateway")) {
+    const served = configOf(g, ctx).model?.name;
+    if (served !== model) p.push(`${id(g)} serves model ${served ?? "(unnamed)"}, but ${id(w)} serves ${model}`);
+  }
   for (const t of so.spec.triggers) {
     if (t.type === "rabbitmq" && t.metadata.queueName !== `inference_requests.${model}`) {
       p.push(`${id(so)}: watches ${t.metadata.queueName}, but the worker serves ${model}`);

@@ -57,6 +57,7 @@ expect_rejected() {  # <description> <sed expression> <expected text>
 expect_rejected "a misspelt field" 's/livenessProbe:/livenesProbe:/' "unknown field spec.template.spec.containers[0].livenesProbe"
 expect_rejected "a wrong type in a KEDA ScaledObject" 's/cooldownPeriod: 300/cooldownPeriod: "300"/' "cooldownPeriod must be integer"
 expect_rejected "a ScaledObject watching another model's queue" 's/inference_requests\.kjv-small/inference_requests.other/' "but the worker serves kjv-small"
+expect_rejected "a gateway serving another model than its workers" '0,/^      name: kjv-small$/s//      name: other/' "serves model other, but Deployment/inferline-worker serves kjv-small"
 expect_rejected "a missing Secret key" 's/key: redis-url/key: redis-uri/' "nothing provides"
 expect_rejected "privilege escalation" '0,/allowPrivilegeEscalation: false/s//allowPrivilegeEscalation: true/' "allowPrivilegeEscalation must be false"
 expect_rejected "an unknown kind" 's/^kind: PodDisruptionBudget$/kind: PodDisruptionBudgett/' "no schema for policy/v1 PodDisruptionBudgett"
