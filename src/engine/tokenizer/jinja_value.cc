@@ -132,8 +132,13 @@ std::string ToString(const Value& v) {
 
 std::string ToJson(const Value& v, int indent, int depth) {
   if (depth > 64) return "null";
-  const std::string nl = indent >= 0 ? "\n" + std::string(static_cast<size_t>(indent) * (depth + 1), ' ') : "";
-  const std::string nl_end = indent >= 0 ? "\n" + std::string(static_cast<size_t>(indent) * depth, ' ') : "";
+  // Built with append: g++ 12 at -O3 reports `"\n" + std::string(n, ' ')` as an overlapping
+  // memcpy (a false -Wrestrict, GCC bug 105329), which breaks -Werror release builds.
+  std::string nl, nl_end;
+  if (indent >= 0) {
+    nl.append(1, '\n').append(static_cast<size_t>(indent) * (depth + 1), ' ');
+    nl_end.append(1, '\n').append(static_cast<size_t>(indent) * depth, ' ');
+  }
   const std::string sep = indent >= 0 ? "," : ", ";
   switch (v.kind) {
     case Value::Kind::kUndefined:
