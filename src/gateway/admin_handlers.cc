@@ -214,7 +214,7 @@ Gateway::Task Gateway::AdminScaling(Ctx& ctx) {
     std::vector<Row> out;
     for (const auto& m : deps_.models->models()) {
       std::string q = queue::RequestQueueName(m.name);
-      out.push_back(Row{m.name, q, deps_.broker->Stats(q)});
+      out.push_back(Row{m.name, q, QueueStatsFor(m.name)});
     }
     return out;
   });

@@ -178,6 +178,13 @@ AdmitOutcome Admission::Admit(const Principal& principal, GenerationRequest requ
     return fail(prepared.status(), "invalid", context ? "context_length_exceeded" : "");
   }
 
+  if (queue_full_ && queue_full_(model->name)) {
+    out.failure.retry_after_seconds = 5;
+    return fail(Unavailable(fmt::format("The queue for model `{}` is full; please retry later.",
+                                        model->name)),
+                "queue_full", "queue_full");
+  }
+
   Admitted a;
   a.request_id = NewGenerationRequestId();
   a.model = model;
@@ -189,7 +196,23 @@ AdmitOutcome Admission::Admit(const Principal& principal, GenerationRequest requ
 
   quota::ReserveRequest rr{principal.user_id, a.request_id, a.reserved_tokens, 1};
   Result<quota::ReserveOutcome> reserved = ledger_.Reserve(rr, principal.limits, now);
-  if (!reserved.ok()) return fail(reserved.status(), "error");
+  if (!reserved.ok() && reserved.status().code() == StatusCode::kUnavailable &&
+      options_.quota_fail_open) {
+    // Configured to fail open: the request runs unmetered (settling it later finds no
+    // reservation and does nothing).
+    log::WarnFor(a.request_id, "quota ledger unreachable, accepting unmetered (quota.fail_open): {}",
+                 reserved.status().message());
+    reserved = quota::ReserveOutcome{.granted = true};
+    a.unmetered = true;
+  } else if (!reserved.ok()) {
+    // The detail (which server, why) goes to the log, not to the client.
+    log::ErrorFor(a.request_id, "quota ledger: {}", reserved.status().ToString());
+    out.failure.retry_after_seconds = 2;
+    return fail(reserved.status().code() == StatusCode::kUnavailable
+                    ? Unavailable("The quota service is temporarily unavailable; please retry.")
+                    : Internal("The quota could not be checked; please retry."),
+                "error", "quota_unavailable");
+  }
   if (!reserved->granted) {
     out.failure = QuotaRefusal(principal, *reserved->exceeded, a.reserved_tokens, now);
     return out;

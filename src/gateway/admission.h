@@ -18,6 +18,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,6 +36,9 @@ namespace inferline::gateway {
 struct AdmissionOptions {
   int default_max_tokens = 256;
   std::chrono::seconds default_timeout{600};  // deadline when timeout_seconds is not given
+  // While the quota ledger is unreachable (Redis down): false refuses with 503 (fail closed);
+  // true accepts the request unmetered, logged and counted as "unmetered".
+  bool quota_fail_open = false;
 };
 
 // The prompt as the model will see it.
@@ -53,6 +57,7 @@ struct Admitted {
   store::Time created_at{};
   events::Subscription subscription;     // when a callback was given
   std::vector<quota::WindowUsage> usage;  // the user's windows after the reservation
+  bool unmetered = false;  // accepted without a reservation (quota.fail_open)
 };
 
 struct AdmitFailure {
@@ -62,6 +67,7 @@ struct AdmitFailure {
   std::optional<quota::Exceeded> exceeded;  // quota refusals
   std::vector<quota::WindowUsage> usage;    // quota refusals: for x-ratelimit-* headers
   std::string result = "error";             // label of inferline_admissions_total
+  int64_t retry_after_seconds = 0;          // > 0: a Retry-After header (503s)
 };
 
 struct AdmitOutcome {
@@ -84,6 +90,12 @@ class Admission {
 
   const AdmissionOptions& options() const { return options_; }
 
+  // Back-pressure: when set and true for a model, requests for it are refused with 503 and
+  // Retry-After before anything is reserved (its queue is full). Set before serving.
+  void SetQueueFullCheck(std::function<bool(const std::string& model)> full) {
+    queue_full_ = std::move(full);
+  }
+
  private:
   AdmitFailure QuotaRefusal(const Principal& principal, const quota::Exceeded& exceeded,
                             int64_t tokens, store::Time now);
@@ -94,6 +106,7 @@ class Admission {
   events::EventBus& bus_;
   const ModelCatalog& models_;
   AdmissionOptions options_;
+  std::function<bool(const std::string& model)> queue_full_;
 };
 
 // "tokens per day", "concurrent requests", ...

@@ -173,5 +173,75 @@ TEST_F(AdmissionTest, QueuedIsTheFirstEventAndSubscribersSeeIt) {
   EXPECT_NE(seen[0].data.find(out.admitted->request_id), std::string::npos);
 }
 
+
+// A ledger whose backend is down (Redis unreachable in the distributed deployment).
+class UnreachableLedger final : public quota::QuotaLedger {
+ public:
+  Result<quota::ReserveOutcome> Reserve(const quota::ReserveRequest&, const quota::Limits&,
+                                        quota::Time) override {
+    ++reserves;
+    return Unavailable("cannot connect to Redis at 10.0.0.7:6379");
+  }
+  Result<bool> Settle(std::string_view, int64_t, quota::Time, std::optional<int64_t>) override {
+    return Unavailable("down");
+  }
+  Result<std::vector<quota::WindowUsage>> Usage(std::string_view, const quota::Limits&,
+                                                quota::Time) override {
+    return Unavailable("down");
+  }
+  Result<std::vector<quota::ReservationInfo>> ListReservations() override {
+    return Unavailable("down");
+  }
+  int reserves = 0;
+};
+
+TEST_F(AdmissionTest, UnreachableLedgerFailsClosedWithoutLeakingTheServer) {
+  UnreachableLedger ledger;
+  Admission closed(*p_.store, ledger, *p_.bus, p_.models, {.default_max_tokens = 8});
+  AdmitOutcome out = closed.Admit(User("alice"), Completion("And God said", 4));
+  ASSERT_FALSE(out.admitted);
+  EXPECT_EQ(out.failure.status.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(out.failure.status.message().find("10.0.0.7"), std::string::npos)
+      << out.failure.status.message();
+  EXPECT_EQ(out.failure.code, "quota_unavailable");
+  EXPECT_GT(out.failure.retry_after_seconds, 0);
+  auto ids = p_.store->ListOpenRequestIds(store::RequestStatus::kQueued, "", 10);
+  ASSERT_TRUE(ids.ok());
+  EXPECT_TRUE(ids->empty());  // nothing recorded
+}
+
+TEST_F(AdmissionTest, UnreachableLedgerFailsOpenWhenConfigured) {
+  UnreachableLedger ledger;
+  Admission open(*p_.store, ledger, *p_.bus, p_.models,
+                 {.default_max_tokens = 8, .quota_fail_open = true});
+  AdmitOutcome out = open.Admit(User("alice"), Completion("And God said", 4));
+  ASSERT_TRUE(out.admitted) << out.failure.status.ToString();
+  EXPECT_TRUE(out.admitted->unmetered);
+  EXPECT_EQ(ledger.reserves, 1);
+  auto rec = p_.store->GetRequest(out.admitted->request_id);
+  ASSERT_TRUE(rec.ok());
+  EXPECT_EQ(rec->status, store::RequestStatus::kQueued);
+}
+
+TEST_F(AdmissionTest, FullQueueIs503WithRetryAfterBeforeAnyReservation) {
+  std::string full_model;
+  admission_.SetQueueFullCheck([&](const std::string& model) {
+    full_model = model;
+    return true;
+  });
+  AdmitOutcome out = admission_.Admit(User("alice"), Completion("And God said", 4));
+  ASSERT_FALSE(out.admitted);
+  EXPECT_EQ(full_model, testing::kModelName);
+  EXPECT_EQ(out.failure.status.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(out.failure.code, "queue_full");
+  EXPECT_EQ(out.failure.result, "queue_full");
+  EXPECT_GT(out.failure.retry_after_seconds, 0);
+  auto reservations = p_.ledger->ListReservations();
+  ASSERT_TRUE(reservations.ok());
+  EXPECT_TRUE(reservations->empty());
+  admission_.SetQueueFullCheck([](const std::string&) { return false; });
+  EXPECT_TRUE(admission_.Admit(User("alice"), Completion("And God said", 4)).admitted);
+}
+
 }  // namespace
 }  // namespace inferline::gateway

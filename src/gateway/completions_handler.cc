@@ -74,7 +74,7 @@ Gateway::Task Gateway::HandleCompletions(Ctx& ctx, BodyShape shape) {
     WriteAdmitFailure(ctx, outcome.failure);
     co_return;
   }
-  Count("accepted");
+  Count(outcome.admitted->unmetered ? "unmetered" : "accepted");
   Admitted& a = *outcome.admitted;
   SetRateLimitHeaders(ctx, a.usage);
   ctx.SetHeader("x-inferline-request-id", a.request_id);

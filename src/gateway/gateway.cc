@@ -24,8 +24,8 @@ Gateway::Gateway(GatewayDeps deps, GatewayOptions options)
       key_limiter_(options_.key_rate, options_.key_burst),
       admissions_total_(registry_.AddCounter(
           "inferline_admissions_total",
-          "Generation requests by admission result (accepted, invalid, unauthenticated, "
-          "rate_limited, quota_exceeded, model_not_found, error)",
+          "Generation requests by admission result (accepted, unmetered, invalid, "
+          "unauthenticated, rate_limited, quota_exceeded, queue_full, model_not_found, error)",
           {"result"})),
       queue_depth_(registry_.AddGauge("inferline_queue_depth",
                                       "Requests waiting in the model's queue", {"model"})),
@@ -33,13 +33,21 @@ Gateway::Gateway(GatewayDeps deps, GatewayOptions options)
           "inferline_backlog_tokens", "Reserved tokens of queued and running requests",
           {"model"})) {
   // Series exist from the start, so dashboards show zeros rather than gaps.
-  for (const char* r : {"accepted", "invalid", "unauthenticated", "rate_limited",
-                        "quota_exceeded", "model_not_found", "error"}) {
+  for (const char* r : {"accepted", "unmetered", "invalid", "unauthenticated", "rate_limited",
+                        "quota_exceeded", "queue_full", "model_not_found", "error"}) {
     admissions_total_.With({r});
   }
   for (const auto& m : deps_.models->models()) {
     queue_depth_.With({m.name});
     backlog_tokens_.With({m.name});
+    last_depth_.try_emplace(m.name, 0);
+  }
+  if (options_.max_queue_depth > 0) {
+    admission_.SetQueueFullCheck([this](const std::string& model) {
+      auto it = last_depth_.find(model);
+      return it != last_depth_.end() &&
+             it->second.load(std::memory_order_relaxed) >= options_.max_queue_depth;
+    });
   }
   if (deps_.broker != nullptr && options_.scaling_refresh.count() > 0) {
     monitor_ = std::thread([this] { MonitorLoop(); });
@@ -69,9 +77,23 @@ void Gateway::MonitorLoop() {
   }
 }
 
+Result<queue::QueueStats> Gateway::QueueStatsFor(const std::string& model) {
+  Result<queue::QueueStats> st = deps_.broker->Stats(queue::RequestQueueName(model));
+  if (!st.ok()) return st;
+  if (options_.backlog_from_store) {
+    Result<int64_t> tokens = deps_.store->OpenReservedTokens(model);
+    if (!tokens.ok()) return tokens.status().Annotate("summing the token backlog");
+    st->backlog_tokens = *tokens;
+  }
+  if (auto it = last_depth_.find(model); it != last_depth_.end()) {
+    it->second.store(st->ready, std::memory_order_relaxed);
+  }
+  return st;
+}
+
 void Gateway::RefreshScalingMetrics() {
   for (const auto& m : deps_.models->models()) {
-    Result<queue::QueueStats> st = deps_.broker->Stats(queue::RequestQueueName(m.name));
+    Result<queue::QueueStats> st = QueueStatsFor(m.name);
     if (!st.ok()) {
       log::Warn("scaling metrics: queue stats for {} failed: {}", m.name, st.status().message());
       continue;
@@ -257,6 +279,8 @@ void Gateway::WriteAdmitFailure(Ctx& ctx, const AdmitFailure& f) {
   if (f.exceeded) {
     ctx.SetHeader("Retry-After", std::to_string(std::max<int64_t>(1, f.exceeded->retry_after.count())));
     SetRateLimitHeaders(ctx, f.usage);
+  } else if (f.retry_after_seconds > 0) {
+    ctx.SetHeader("Retry-After", std::to_string(f.retry_after_seconds));
   }
   if (f.status.code() == StatusCode::kInternal || f.status.code() == StatusCode::kUnavailable) {
     log::ErrorFor(ctx.request_id(), "admission failed: {}", f.status.ToString());

@@ -29,6 +29,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <atomic>
+#include <unordered_map>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -77,6 +78,12 @@ struct GatewayOptions {
   // How long after its deadline a sync request is answered 504 if no result arrived.
   std::chrono::milliseconds sync_grace{30'000};
   std::chrono::milliseconds scaling_refresh{2'000};
+  // Back-pressure: a model whose queue held this many ready requests at the last refresh gets
+  // 503 + Retry-After (0: no limit). The distributed deployment sets it to RabbitMQ's
+  // x-max-length, so that clients hear "full" before the broker would refuse the publish.
+  int64_t max_queue_depth = 0;
+  // Token backlog from Store::OpenReservedTokens instead of the broker (RabbitMQ cannot sum it).
+  bool backlog_from_store = false;
 };
 
 struct GatewayDeps {
@@ -172,6 +179,9 @@ class Gateway {
 
   void MonitorLoop();
   void RefreshScalingMetrics();
+  // The model's queue counts (broker; backlog from the store when configured); remembers the
+  // depth for back-pressure. Blocks.
+  Result<queue::QueueStats> QueueStatsFor(const std::string& model);
 
   GatewayDeps deps_;
   GatewayOptions options_;
@@ -187,6 +197,8 @@ class Gateway {
   metrics::GaugeFamily& queue_depth_;
   metrics::GaugeFamily& backlog_tokens_;
 
+  // Ready requests per model at the last refresh (keys fixed at construction).
+  std::unordered_map<std::string, std::atomic<int64_t>> last_depth_;
   std::mutex monitor_mu_;  // guards stopping_
   std::condition_variable monitor_cv_;
   bool stopping_ = false;

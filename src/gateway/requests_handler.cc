@@ -53,7 +53,7 @@ Gateway::Task Gateway::AdmitAsync(Ctx& ctx, const Principal& p, const Generation
     WriteAdmitFailure(ctx, outcome.failure);
     co_return;
   }
-  Count("accepted");
+  Count(outcome.admitted->unmetered ? "unmetered" : "accepted");
   const Admitted& a = *outcome.admitted;
   SetRateLimitHeaders(ctx, a.usage);
   std::string status_url = "/v1/requests/" + a.request_id;
@@ -108,7 +108,7 @@ Gateway::Task Gateway::HandleSeed(Ctx& ctx) {
     }
     co_return;
   }
-  Count("accepted");
+  Count(outcome.admitted->unmetered ? "unmetered" : "accepted");
   const Admitted& a = *outcome.admitted;
   SetRateLimitHeaders(ctx, a.usage);
   ctx.Json(beast_http::status::accepted,

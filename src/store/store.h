@@ -85,6 +85,15 @@ class Store {
   // Totals per (user, model) over [from, to), ordered by user then model.
   [[nodiscard]] virtual Result<std::vector<UsageAggregate>> AggregateUsage(
       const UsageQuery& query) = 0;
+
+  // --- Scaling.
+  // Reserved tokens (prompt + max_tokens) of the model's queued and running requests: the token
+  // backlog KEDA scales workers on, where the broker cannot sum it (RabbitMQ). Unimplemented
+  // where the broker reports it itself (the embedded SQLite queue).
+  [[nodiscard]] virtual Result<int64_t> OpenReservedTokens(std::string_view model) {
+    (void)model;
+    return Status(StatusCode::kUnimplemented, "the store does not sum reserved tokens");
+  }
 };
 
 }  // namespace inferline::store

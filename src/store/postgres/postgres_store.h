@@ -62,6 +62,10 @@ class PostgresStore final : public Store {
   Result<CancelResult> CancelRequest(std::string_view id, Time now) override;
 
   Result<std::vector<UsageAggregate>> AggregateUsage(const UsageQuery& query) override;
+  Result<int64_t> OpenReservedTokens(std::string_view model) override;
+
+  // One round trip on a pooled session (readiness probes).
+  [[nodiscard]] Status Ping();
 
   PgPool& pool() { return pool_; }
   PgWriterStats writer_stats() const { return writes_.stats(); }

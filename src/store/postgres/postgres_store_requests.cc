@@ -84,6 +84,11 @@ const PgStatement kUsageAll{
     "SELECT user_id, model, count(*), sum(prompt_tokens), sum(completion_tokens) "
     "FROM usage_ledger WHERE created_at >= $1 AND created_at < $2 "
     "GROUP BY user_id, model ORDER BY user_id, model"};
+// The open-request index (requests_open) bounds the scan to queued and running rows.
+const PgStatement kOpenReserved{
+    "open_reserved_tokens",
+    "SELECT COALESCE(sum(reserved_tokens), 0) FROM requests "
+    "WHERE status IN ('queued', 'running') AND model = $1"};
 const PgStatement kUsageOfUser{
     "usage_of_user",
     "SELECT user_id, model, count(*), sum(prompt_tokens), sum(completion_tokens) "
@@ -304,6 +309,17 @@ Result<std::vector<UsageAggregate>> PostgresStore::AggregateUsage(const UsageQue
     }
     return out;
   });
+}
+
+Result<int64_t> PostgresStore::OpenReservedTokens(std::string_view model) {
+  return pool_.With([&](PgConnection& c) -> Result<int64_t> {
+    ASSIGN_OR_RETURN(PgResult r, c.Run(kOpenReserved, MakePgParams(std::string(model))));
+    return r.rows() > 0 ? r.Int(0, 0) : 0;
+  });
+}
+
+Status PostgresStore::Ping() {
+  return pool_.With([](PgConnection& c) -> Status { return c.Exec("SELECT 1").status(); });
 }
 
 }  // namespace inferline::store
