@@ -133,7 +133,9 @@ TEST_F(TokenizeTest, PerMinuteRequestLimitButNoTokenQuota) {
   auto quota = Fetch(server_->port(), "GET", "/v1/quota", {},
                      "Authorization: Bearer " + slow_ + "\r\n");
   ASSERT_EQ(quota->result_int(), 200u) << quota->body();
-  for (const auto& w : Body(*quota)["windows"].as_array()) {
+  const json::object qb = Body(*quota);  // not a temporary: the loop refers into it
+  ASSERT_TRUE(qb.contains("windows")) << quota->body();
+  for (const auto& w : qb.at("windows").as_array()) {
     const auto& wo = w.as_object();
     if (wo.contains("used")) {
       EXPECT_EQ(wo.at("used").as_int64(), 0) << json::serialize(wo);
