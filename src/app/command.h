@@ -59,5 +59,9 @@ void AddGenerateCommand(CLI::App& app, Commands& commands);
 void AddTokenizeCommand(CLI::App& app, Commands& commands);
 void AddPullCommand(CLI::App& app, Commands& commands);
 void AddBenchCommand(CLI::App& app, Commands& commands);
+void AddGatewayCommand(CLI::App& app, Commands& commands);
+void AddWorkerCommand(CLI::App& app, Commands& commands);
+void AddCollectorCommand(CLI::App& app, Commands& commands);
+void AddMigrateCommand(CLI::App& app, Commands& commands);
 
 }  // namespace inferline::app

@@ -10,14 +10,10 @@ int main(int argc, char** argv) {
   app.require_subcommand(0, 1);
   Commands commands;
   AddServeCommand(app, commands);
-  AddNotYetCommand(app, commands, "gateway", "Run the HTTP gateway (distributed mode)",
-                   "distributed mode (RabbitMQ, PostgreSQL, Redis) has not landed");
-  AddNotYetCommand(app, commands, "worker", "Run a worker (distributed mode)",
-                   "distributed mode (RabbitMQ, PostgreSQL, Redis) has not landed");
-  AddNotYetCommand(app, commands, "collector", "Run the results collector (distributed mode)",
-                   "distributed mode (RabbitMQ, PostgreSQL, Redis) has not landed");
-  AddNotYetCommand(app, commands, "migrate", "Apply database migrations",
-                   "PostgreSQL migrations have not landed");
+  AddGatewayCommand(app, commands);
+  AddWorkerCommand(app, commands);
+  AddCollectorCommand(app, commands);
+  AddMigrateCommand(app, commands);
   AddKeysCommand(app, commands);
   AddGenerateCommand(app, commands);
   AddBenchCommand(app, commands);

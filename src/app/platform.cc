@@ -3,16 +3,10 @@
 #include <chrono>
 
 #include "app/data_dir.h"
-#include "app/model_path.h"
+#include "app/local_model.h"
 #include "collector/recovery.h"
 #include "common/log.h"
-#include "engine/io/model_config.h"
-#include "engine/model/model.h"
-#include "engine/tokenizer/tokenizer.h"
 #include "http/standard_routes.h"
-#include "engine/engine.h"
-#include "worker/engine_backend.h"
-#include "worker/generator_backend.h"
 
 namespace inferline::app {
 namespace fs = std::filesystem;
@@ -43,49 +37,11 @@ Status EmbeddedPlatform::OpenSeams() {
 }
 
 Status EmbeddedPlatform::LoadModel() {
-  fs::path dir = config_.model_path.empty() ? fs::path(DefaultModelPath())
-                                            : fs::path(config_.model_path);
-  auto start = std::chrono::steady_clock::now();
-  Result<std::unique_ptr<engine::Model>> model =
-      engine::Model::Load(dir, {.num_threads = config_.engine_threads});
-  if (!model.ok()) return model.status().Annotate("loading the model from " + dir.string());
-  Result<std::unique_ptr<engine::Tokenizer>> tok = engine::Tokenizer::Load(dir);
-  if (!tok.ok()) return tok.status().Annotate("loading the tokenizer from " + dir.string());
-  std::shared_ptr<const engine::Model> shared_model = std::move(*model);
-  std::shared_ptr<const engine::Tokenizer> shared_tok = std::move(*tok);
-
-  gateway::ServedModel served;
-  fs::path canonical = fs::weakly_canonical(dir);
-  served.name = config_.model_name.empty() ? canonical.filename().string() : config_.model_name;
-  served.tokenizer = shared_tok;
-  served.context_length = shared_model->config().max_positions;
-  served.created = std::chrono::duration_cast<std::chrono::seconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-  if (served.context_length <= 0) return InvalidArgument("the model has no context length");
-  RETURN_IF_ERROR(queue::ValidateQueueName(queue::RequestQueueName(served.name)));
-  log::Info("model {} loaded from {} in {:.0f} ms (context {} tokens)", served.name,
-            canonical.string(),
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                .count(),
-            served.context_length);
-  models_.Add(std::move(served));
-
-  const int slots = config_.max_slots > 0 ? config_.max_slots : 1;
-  if (config_.backend == "generator") {
-    worker::GeneratorBackendOptions bo;
-    bo.slots = slots;
-    backend_ = std::make_shared<worker::GeneratorBackend>(shared_model, shared_tok, bo);
-  } else {
-    engine::EngineOptions eo;
-    eo.max_slots = slots;
-    Result<std::unique_ptr<engine::Engine>> eng =
-        engine::Engine::Create(shared_model, shared_tok, eo);
-    if (!eng.ok()) return eng.status().Annotate("starting the engine");
-    backend_ = std::make_shared<worker::EngineBackend>(
-        std::shared_ptr<engine::Engine>(std::move(*eng)), shared_tok);
-  }
-  log::Info("backend: {} with {} slots", config_.backend, slots);
+  ASSIGN_OR_RETURN(LocalModel model, LoadLocalModel(config_.model_path, config_.model_name,
+                                                    config_.engine_threads,
+                                                    /*with_weights=*/true));
+  ASSIGN_OR_RETURN(backend_, MakeLocalBackend(model, config_.backend, config_.max_slots));
+  models_.Add(std::move(model.served));
   model_ready_ = true;
   return Status::Ok();
 }

@@ -10,6 +10,10 @@ void DeclareDataOptions(config::Config& cfg, ServeOptionValues& v) {
              "Data directory: the SQLite database and the admin key (default ./data, or "
              "~/.local/share/inferline when the working directory is not writable)",
              "--data-dir");
+  DeclarePlanOptions(cfg, v);
+}
+
+void DeclarePlanOptions(config::Config& cfg, ServeOptionValues& v) {
   cfg.String("quota.default_plan", &v.default_plan, "default",
              "Plan of users created without one");
   std::shared_ptr<gateway::PlanCatalog> plans = v.plans;

@@ -59,6 +59,8 @@ struct ServeOptionValues {
 
 // data.dir and quota.plans / quota.default_plan: what `inferline keys` needs too.
 void DeclareDataOptions(config::Config& cfg, ServeOptionValues& v);
+// quota.plans / quota.default_plan alone (the distributed subcommands have no data.dir).
+void DeclarePlanOptions(config::Config& cfg, ServeOptionValues& v);
 // Everything else `serve` takes (call DeclareDataOptions as well).
 void DeclareServeOptions(config::Config& cfg, ServeOptionValues& v);
 

@@ -1,0 +1,81 @@
+// `inferline collector`: turns results on inference_results into final request records in
+// PostgreSQL, settles quota in Redis exactly once and publishes the terminal events
+// (collector/collector.h; every step idempotent, the ack last, so a collector killed anywhere
+// loses nothing and settles nothing twice). Scale it with KEDA on inference_results.
+#include <memory>
+
+#include "app/cluster_options.h"
+#include "app/cluster_seams.h"
+#include "app/command.h"
+#include "app/http_options.h"
+#include "app/signals.h"
+#include "collector/collector.h"
+#include "common/log.h"
+#include "events/redis/redis_event_bus.h"
+#include "quota/redis/redis_quota_ledger.h"
+
+namespace inferline::app {
+namespace {
+
+struct CollectorCommandOptions {
+  LogOptions log;
+  HttpConfig http;
+  ClusterOptionValues cluster;
+};
+
+int RunCollector(const CollectorCommandOptions& opts) {
+  BlockTerminationSignals();
+  const ClusterOptionValues& c = opts.cluster;
+  auto store = OpenPostgres(c);
+  if (!store.ok()) {
+    log::Error("cannot start: {}", store.status().ToString());
+    return 1;
+  }
+  auto broker = OpenRabbitMq(c, {});
+  if (!broker.ok()) {
+    log::Error("cannot start: {}", broker.status().ToString());
+    return 1;
+  }
+  auto redis = OpenRedis(c);
+  if (!redis.ok()) {
+    log::Error("cannot start: {}", redis.status().ToString());
+    return 1;
+  }
+  quota::RedisQuotaLedger ledger(*redis);
+  events::RedisEventBus bus(*redis);
+  collector::CollectorOptions co;
+  co.threads = static_cast<int>(c.collector_threads);
+  collector::Collector collector(**broker, **store, ledger, bus, co);
+  if (Status st = collector.Start(); !st.ok()) {
+    log::Error("cannot start the collector: {}", st.ToString());
+    return 1;
+  }
+  std::shared_ptr<redis::RedisClient> redis_client = *redis;
+  HealthMonitor health;
+  health.Add("redis", [redis_client] { return redis_client->Ping().ok(); });
+  health.Add("postgres", [s = store->get()] { return s->Ping().ok(); });
+  health.Start();
+  return ServeUntilSignal(opts.http, http::Router(), "collector",
+                          [&health] { return health.Failing(); }, [&] {
+                            collector.Stop();
+                            (*broker)->Shutdown();
+                          });
+}
+
+}  // namespace
+
+void AddCollectorCommand(CLI::App& app, Commands& commands) {
+  CLI::App* sub = app.add_subcommand(
+      "collector", "Run the results collector of the distributed deployment");
+  auto opts = std::make_shared<CollectorCommandOptions>();
+  auto cfg = std::make_shared<config::Config>();
+  DeclareLogOptions(*cfg, opts->log);
+  DeclareHttpOptions(*cfg, opts->http, 9092);
+  DeclareClusterOptions(*cfg, opts->cluster);
+  cfg->Bind(*sub);
+  commands.Add(sub, [opts, cfg] {
+    return RunWithConfig(*cfg, &opts->log, [&] { return RunCollector(*opts); });
+  });
+}
+
+}  // namespace inferline::app
