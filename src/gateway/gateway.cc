@@ -31,6 +31,10 @@ Gateway::Gateway(GatewayDeps deps, GatewayOptions options)
                                       "Requests waiting in the model's queue", {"model"})),
       backlog_tokens_(registry_.AddGauge(
           "inferline_backlog_tokens", "Reserved tokens of queued and running requests",
+          {"model"})),
+      dead_letters_(registry_.AddGauge(
+          "inferline_queue_dead_letters",
+          "Messages in the model's dead-letter queue (poison or over the delivery limit)",
           {"model"})) {
   // Series exist from the start, so dashboards show zeros rather than gaps.
   for (const char* r : {"accepted", "unmetered", "invalid", "unauthenticated", "rate_limited",
@@ -40,6 +44,7 @@ Gateway::Gateway(GatewayDeps deps, GatewayOptions options)
   for (const auto& m : deps_.models->models()) {
     queue_depth_.With({m.name});
     backlog_tokens_.With({m.name});
+    dead_letters_.With({m.name});
     last_depth_.try_emplace(m.name, 0);
   }
   if (options_.max_queue_depth > 0) {
@@ -100,6 +105,7 @@ void Gateway::RefreshScalingMetrics() {
     }
     queue_depth_.With({m.name}).Set(static_cast<double>(st->ready));
     backlog_tokens_.With({m.name}).Set(static_cast<double>(st->backlog_tokens));
+    dead_letters_.With({m.name}).Set(static_cast<double>(st->dead));
   }
 }
 

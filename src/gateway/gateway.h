@@ -16,10 +16,12 @@
 // worker and the collector).
 //
 // Metrics (all declared here):
-//   inferline_admissions_total{result}   accepted | invalid | unauthenticated | rate_limited |
-//                                         quota_exceeded | model_not_found | error
-//   inferline_queue_depth{model}          ready messages per model queue   } refreshed every
-//   inferline_backlog_tokens{model}       tokens of queued + running work  } scaling_refresh
+//   inferline_admissions_total{result}   accepted | unmetered | invalid | unauthenticated |
+//                                         rate_limited | quota_exceeded | queue_full |
+//                                         model_not_found | error
+//   inferline_queue_depth{model}          ready messages per model queue   } refreshed
+//   inferline_backlog_tokens{model}       tokens of queued + running work  } every
+//   inferline_queue_dead_letters{model}   messages in the dead-letter queue} scaling_refresh
 // (inferline_sse_connections is kept by the HTTP layer's SseWriter.)
 //
 // Thread-safety: build and AddRoutes on one thread; handlers run concurrently on I/O threads.
@@ -196,6 +198,7 @@ class Gateway {
   metrics::CounterFamily& admissions_total_;
   metrics::GaugeFamily& queue_depth_;
   metrics::GaugeFamily& backlog_tokens_;
+  metrics::GaugeFamily& dead_letters_;
 
   // Ready requests per model at the last refresh (keys fixed at construction).
   std::unordered_map<std::string, std::atomic<int64_t>> last_depth_;
