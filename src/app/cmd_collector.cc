@@ -2,6 +2,12 @@
 // PostgreSQL, settles quota in Redis exactly once and publishes the terminal events
 // (collector/collector.h; every step idempotent, the ack last, so a collector killed anywhere
 // loses nothing and settles nothing twice). Scale it with KEDA on inference_results.
+//
+// Every minute it also reconciles the quota ledger with the store (quota/reconcile.h), for
+// reservations older than a minute: a gateway that died between reserving and recording a
+// request leaves a reservation no result will ever settle, which would hold the user's quota
+// and a concurrency slot until the window ends. Every collector replica may do it; settling is
+// idempotent.
 #include <memory>
 
 #include "app/cluster_options.h"
@@ -12,7 +18,12 @@
 #include "collector/collector.h"
 #include "common/log.h"
 #include "events/redis/redis_event_bus.h"
+#include "quota/reconcile.h"
 #include "quota/redis/redis_quota_ledger.h"
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 
 namespace inferline::app {
 namespace {
@@ -50,6 +61,19 @@ int RunCollector(const CollectorCommandOptions& opts) {
     log::Error("cannot start the collector: {}", st.ToString());
     return 1;
   }
+  std::mutex mu;  // guards stop
+  std::condition_variable cv;
+  bool stop = false;
+  std::thread reconciler([&] {
+    std::unique_lock lock(mu);
+    while (!cv.wait_for(lock, std::chrono::minutes(1), [&] { return stop; })) {
+      lock.unlock();
+      Result<quota::ReconcileReport> r = quota::ReconcileReservations(
+          ledger, **store, quota::Clock::now(), std::chrono::minutes(1));
+      if (!r.ok()) log::Warn("quota reconciliation failed: {}", r.status().ToString());
+      lock.lock();
+    }
+  });
   std::shared_ptr<redis::RedisClient> redis_client = *redis;
   HealthMonitor health;
   health.Add("redis", [redis_client] { return redis_client->Ping().ok(); });
@@ -57,6 +81,12 @@ int RunCollector(const CollectorCommandOptions& opts) {
   health.Start();
   return ServeUntilSignal(opts.http, http::Router(), "collector",
                           [&health] { return health.Failing(); }, [&] {
+                            {
+                              std::lock_guard lock(mu);
+                              stop = true;
+                            }
+                            cv.notify_all();
+                            reconciler.join();
                             collector.Stop();
                             (*broker)->Shutdown();
                           });

@@ -5,10 +5,14 @@
 namespace inferline::quota {
 
 Result<ReconcileReport> ReconcileReservations(QuotaLedger& ledger, store::Store& store,
-                                              Time now) {
+                                              Time now, std::chrono::milliseconds min_age) {
   ASSIGN_OR_RETURN(std::vector<ReservationInfo> open, ledger.ListReservations());
   ReconcileReport report;
   for (const ReservationInfo& r : open) {
+    if (min_age.count() > 0 && now - r.created_at < min_age) {
+      ++report.too_recent;
+      continue;
+    }
     Result<store::RequestRecord> rec = store.GetRequest(r.request_id);
     if (rec.status().code() == StatusCode::kNotFound) {
       ASSIGN_OR_RETURN(bool settled, ledger.Settle(r.request_id, 0, now, 0));

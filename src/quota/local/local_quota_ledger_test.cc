@@ -102,6 +102,24 @@ TEST(LocalQuotaLedger, ReservationIsDurableOnceTheNextWriteReturns) {
   EXPECT_EQ((*open)[0].user_id, "u");
 }
 
+TEST(LocalQuotaLedger, PeriodicReconcileLeavesYoungReservationsAlone) {
+  Time now = Utc(2024, 3, 10, 12);
+  Embedded app(now);
+  Limits l{.concurrent_requests = 5, .tokens_per_day = 10000};
+  // A gateway that died after reserving: no record will ever come.
+  ASSERT_TRUE(app.ledger->Reserve(Req("orphan", 100), l, now)->granted);
+  // A live gateway between Reserve and CreateRequest, a second later.
+  ASSERT_TRUE(app.ledger->Reserve(Req("in-flight", 100), l, now + std::chrono::seconds(1))->granted);
+  const Time later = now + std::chrono::seconds(61);
+  auto report = ReconcileReservations(*app.ledger, *app.store, later, std::chrono::seconds(60));
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  EXPECT_EQ(report->refunded_unrecorded, 1);
+  EXPECT_EQ(report->too_recent, 1);
+  auto usage = app.ledger->Usage("u", l, later);
+  EXPECT_EQ(contract::Find(*usage, Window::kDailyTokens).reserved, 100);  // in-flight's
+  EXPECT_EQ(contract::Find(*usage, Window::kConcurrentRequests).reserved, 1);
+}
+
 TEST(LocalQuotaLedger, ReconcileSettlesEveryReservationExactlyOnce) {
   Time now = Utc(2024, 3, 10, 12);
   Embedded app(now);
