@@ -4,6 +4,13 @@
 // - Publish returns only once the message is durable (embedded: committed to SQLite; RabbitMQ:
 //   publisher confirm). A MessageMeta::message_id makes a repeated publish of a message still in
 //   the queue a no-op.
+// - PublishBatch publishes several messages (to one or several queues) and returns one Status
+//   per message, in the order given, once every message has its answer. Exactly the messages
+//   whose Status is ok are durable, as if each had been published alone; a message that failed
+//   is not (Unavailable after a timeout: it may still arrive, as with Publish). One message's
+//   failure does not stop the others, so the confirmed messages need not be a prefix (a full
+//   queue refuses its messages while another queue takes its own). Messages to one queue are
+//   enqueued in the given order. The default publishes one by one; RabbitMQ pipelines the batch.
 // - Consume leases up to N messages, highest priority first, FIFO within a priority. A lease
 //   that is neither acked nor nacked within the visibility timeout expires and the message is
 //   delivered again (at-least-once: consumers must be idempotent).
@@ -27,6 +34,7 @@
 #pragma once
 
 #include <chrono>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -41,6 +49,17 @@ class Broker {
 
   [[nodiscard]] virtual Status Publish(std::string_view queue, std::string_view payload,
                                        const MessageMeta& meta) = 0;
+
+  // See the contract above: result[i] is the outcome of messages[i].
+  [[nodiscard]] virtual std::vector<Status> PublishBatch(
+      std::span<const OutgoingMessage> messages) {
+    std::vector<Status> results;
+    results.reserve(messages.size());
+    for (const OutgoingMessage& m : messages) {
+      results.push_back(Publish(m.queue, m.payload, m.meta));
+    }
+    return results;
+  }
 
   // Returns up to options.max_messages deliveries; an empty vector when the wait ended first.
   [[nodiscard]] virtual Result<std::vector<Delivery>> Consume(std::string_view queue,

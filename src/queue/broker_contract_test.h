@@ -16,7 +16,9 @@
 
 #include <atomic>
 #include <set>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "queue/broker.h"
 
@@ -254,6 +256,45 @@ TYPED_TEST_P(BrokerContractTest, RejectsBadArguments) {
   EXPECT_EQ(b.Stats("bad name").status().code(), StatusCode::kInvalidArgument);
 }
 
+TYPED_TEST_P(BrokerContractTest, PublishBatchAnswersEachMessageInOrder) {
+  Broker& b = this->broker();
+  const std::string q(kQ);
+  const std::string other = "inference_requests.other";
+  std::vector<OutgoingMessage> batch = {
+      {q, "a", {.message_id = "id-a", .model = "tiny", .tokens = 3}},
+      {"bad name", "x", {}},
+      {other, "o", {}},
+      {q, "b", {.tokens = 4}},
+      {DeadLetterQueueName(q), "d", {}},
+      {q, "c", {.tokens = -1}},
+  };
+  for (int i = 0; i < 50; ++i) batch.push_back({q, "n" + std::to_string(i), {}});
+  std::vector<Status> results = b.PublishBatch(batch);
+  ASSERT_EQ(results.size(), batch.size());
+  EXPECT_TRUE(results[0].ok()) << results[0].ToString();
+  EXPECT_EQ(results[1].code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(results[2].ok()) << results[2].ToString();
+  EXPECT_TRUE(results[3].ok()) << results[3].ToString();
+  EXPECT_EQ(results[4].code(), StatusCode::kInvalidArgument);  // a dead-letter queue
+  EXPECT_EQ(results[5].code(), StatusCode::kInvalidArgument);  // negative tokens
+  for (size_t i = 6; i < results.size(); ++i) EXPECT_TRUE(results[i].ok()) << i;
+  EXPECT_EQ(*b.Depth(kQ), 52);
+  EXPECT_EQ(*b.Depth(other), 1);
+
+  auto got = this->MustConsume(kQ, Take(100));
+  ASSERT_EQ(got.size(), 52u);
+  EXPECT_EQ(got[0].payload, "a");
+  EXPECT_EQ(got[0].meta.message_id, "id-a");
+  EXPECT_EQ(got[0].meta.model, "tiny");
+  EXPECT_EQ(got[0].meta.tokens, 3);
+  EXPECT_EQ(got[1].payload, "b");
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(got[2 + i].payload, "n" + std::to_string(i));
+  auto o = this->MustConsume(other, Take(10));
+  ASSERT_EQ(o.size(), 1u);
+  EXPECT_EQ(o[0].payload, "o");
+  EXPECT_TRUE(b.PublishBatch({}).empty());
+}
+
 TYPED_TEST_P(BrokerContractTest, BlockedConsumerWakesOnPublish) {
   Broker& b = this->broker();
   std::vector<Delivery> got;
@@ -333,6 +374,7 @@ TYPED_TEST_P(BrokerLeaseContractTest, ReleaseAllLeasesMakesLeasedMessagesVisible
 REGISTER_TYPED_TEST_SUITE_P(BrokerContractTest, DeliversFifoAndAckRemoves,
                             DeadLettersAfterMaxDeliveriesAndTellsTheConsumer,
                             NackWithoutRequeueDeadLettersAtOnce, RejectsBadArguments,
+                            PublishBatchAnswersEachMessageInOrder,
                             BlockedConsumerWakesOnPublish, ShutdownReleasesBlockedConsumers,
                             ConcurrentConsumersGetEachMessageOnce);
 REGISTER_TYPED_TEST_SUITE_P(BrokerLeaseContractTest, ExpiredLeaseRedeliversAndTheOldLeaseIsStale,

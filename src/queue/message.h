@@ -34,6 +34,13 @@ struct MessageMeta {
   int priority = 0;    // higher first; FIFO within a priority
 };
 
+// One message of Broker::PublishBatch: where it goes, what it says.
+struct OutgoingMessage {
+  std::string queue;
+  std::string payload;
+  MessageMeta meta;
+};
+
 // One delivery of a message to a consumer; pass it back to Ack/Nack/ExtendLease.
 struct Delivery {
   std::string queue;

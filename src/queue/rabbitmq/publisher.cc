@@ -24,15 +24,43 @@ Status Publisher::Publish(const std::string& physical_queue, std::string_view pa
   m->meta = meta;
   m->deadline = Clock::now() + options().publish_timeout;
   std::future<Status> done = m->done.get_future();
-  Post([this, m] {
+  Enqueue({std::move(m)});
+  return done.get();
+}
+
+std::vector<Status> Publisher::PublishBatch(std::vector<OutgoingMessage> batch) {
+  const Clock::time_point deadline = Clock::now() + options().publish_timeout;
+  std::vector<MessagePtr> messages;
+  std::vector<std::future<Status>> done;
+  messages.reserve(batch.size());
+  done.reserve(batch.size());
+  for (OutgoingMessage& o : batch) {
+    auto m = std::make_shared<Message>();
+    m->queue = std::move(o.queue);
+    m->payload = std::move(o.payload);
+    m->meta = std::move(o.meta);
+    m->deadline = deadline;
+    done.push_back(m->done.get_future());
+    messages.push_back(std::move(m));
+  }
+  if (!messages.empty()) Enqueue(std::move(messages));
+  std::vector<Status> results;
+  results.reserve(done.size());
+  for (std::future<Status>& f : done) results.push_back(f.get());
+  return results;
+}
+
+void Publisher::Enqueue(std::vector<MessagePtr> messages) {
+  Post([this, messages = std::move(messages)] {
     if (stopped()) {
-      m->done.set_value(Unavailable("the RabbitMQ broker is shut down"));
+      for (const MessagePtr& m : messages) {
+        m->done.set_value(Unavailable("the RabbitMQ broker is shut down"));
+      }
       return;
     }
-    waiting_.push_back(m);
+    waiting_.insert(waiting_.end(), messages.begin(), messages.end());
     SendWaiting();
   });
-  return done.get();
 }
 
 void Publisher::SendWaiting() {

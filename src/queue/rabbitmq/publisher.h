@@ -6,6 +6,10 @@
 // ResourceExhausted. After a lost connection, every message sent but not confirmed is sent
 // again on the new one (so a consumer may see a duplicate; consumers are idempotent).
 //
+// PublishBatch hands a whole batch to the I/O thread in one task: its messages are pipelined
+// like those of concurrent Publish calls, and each gets its own answer (a nack fails only the
+// message it names).
+//
 // Publishers and consumers use separate connections, as RabbitMQ advises: flow control that
 // blocks a publishing connection must not stop acks and deliveries.
 //
@@ -17,6 +21,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "queue/message.h"
 #include "queue/rabbitmq/io_loop.h"
@@ -32,6 +37,9 @@ class Publisher final : public IoLoop {
   // (Unavailable; the message may still arrive).
   [[nodiscard]] Status Publish(const std::string& physical_queue, std::string_view payload,
                                const MessageMeta& meta);
+  // Publishes every message (queue = physical queue name) and blocks until each is confirmed,
+  // refused or timed out; result[i] as Publish would answer for batch[i].
+  [[nodiscard]] std::vector<Status> PublishBatch(std::vector<OutgoingMessage> batch);
 
  private:
   struct Message {
@@ -43,6 +51,8 @@ class Publisher final : public IoLoop {
   };
   using MessagePtr = std::shared_ptr<Message>;
 
+  // Queues the messages on the I/O thread (or fails them when the loop has stopped).
+  void Enqueue(std::vector<MessagePtr> messages);
   void SendWaiting();
   void Confirm(uint64_t tag, bool multiple, bool ack);
 

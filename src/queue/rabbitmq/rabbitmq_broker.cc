@@ -37,14 +37,36 @@ std::string RabbitMqBroker::Physical(std::string_view queue) const {
   return options_.queue_prefix + std::string(queue);
 }
 
-Status RabbitMqBroker::Publish(std::string_view queue, std::string_view payload,
-                               const MessageMeta& meta) {
+Status RabbitMqBroker::ValidatePublish(std::string_view queue, const MessageMeta& meta) {
   RETURN_IF_ERROR(ValidateQueueName(queue));
   if (IsDeadLetterQueueName(queue)) {
     return InvalidArgument("cannot publish to a dead-letter queue", "queue");
   }
   if (meta.tokens < 0) return InvalidArgument("message tokens must be >= 0", "tokens");
+  return Status::Ok();
+}
+
+Status RabbitMqBroker::Publish(std::string_view queue, std::string_view payload,
+                               const MessageMeta& meta) {
+  RETURN_IF_ERROR(ValidatePublish(queue, meta));
   return publisher_->Publish(Physical(queue), payload, meta);
+}
+
+std::vector<Status> RabbitMqBroker::PublishBatch(std::span<const OutgoingMessage> messages) {
+  std::vector<Status> results(messages.size());
+  std::vector<OutgoingMessage> valid;
+  std::vector<size_t> where;  // valid[k] is messages[where[k]]
+  valid.reserve(messages.size());
+  where.reserve(messages.size());
+  for (size_t i = 0; i < messages.size(); ++i) {
+    results[i] = ValidatePublish(messages[i].queue, messages[i].meta);
+    if (!results[i].ok()) continue;
+    valid.push_back({Physical(messages[i].queue), messages[i].payload, messages[i].meta});
+    where.push_back(i);
+  }
+  std::vector<Status> sent = publisher_->PublishBatch(std::move(valid));
+  for (size_t k = 0; k < sent.size(); ++k) results[where[k]] = std::move(sent[k]);
+  return results;
 }
 
 Result<std::vector<Delivery>> RabbitMqBroker::Consume(std::string_view queue,

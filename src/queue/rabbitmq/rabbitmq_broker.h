@@ -8,6 +8,8 @@
 //   A full queue (x-max-length, reject-publish) answers basic.nack: ResourceExhausted. (A
 //   quorum queue admits the message that crosses the limit, then refuses publishes until it
 //   is back under 80% of it.)
+//   PublishBatch pipelines the whole batch on the publishing connection (with the publishes of
+//   other threads) and answers per message: a nack fails only the message it names.
 //   MessageMeta::message_id becomes the AMQP message-id but does NOT deduplicate: RabbitMQ keeps
 //   no index of ids. A re-publish after a lost confirm can duplicate a message; consumers are
 //   idempotent (the store finalizes a request once).
@@ -58,6 +60,7 @@ class RabbitMqBroker final : public Broker {
 
   Status Publish(std::string_view queue, std::string_view payload,
                  const MessageMeta& meta) override;
+  std::vector<Status> PublishBatch(std::span<const OutgoingMessage> messages) override;
   Result<std::vector<Delivery>> Consume(std::string_view queue,
                                         const ConsumeOptions& options) override;
   Status Ack(const Delivery& delivery) override;
@@ -71,6 +74,8 @@ class RabbitMqBroker final : public Broker {
  private:
   explicit RabbitMqBroker(RabbitMqOptions options);
   std::string Physical(std::string_view queue) const;
+  // What Publish checks before sending.
+  static Status ValidatePublish(std::string_view queue, const MessageMeta& meta);
 
   const RabbitMqOptions options_;
   std::unique_ptr<Publisher> publisher_;

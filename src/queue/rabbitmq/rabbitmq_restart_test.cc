@@ -1,6 +1,6 @@
 // Fault tests: RabbitMQ restarted (gracefully, then killed with SIGKILL) while threads publish.
-// Every message whose Publish returned ok must be delivered afterwards; deliveries held across
-// the restart are stale. Uses its own node, since it stops it.
+// Every message whose Publish (or PublishBatch) answered ok must be delivered afterwards;
+// deliveries held across the restart are stale. Uses its own node, since it stops it.
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -10,6 +10,7 @@
 #include <mutex>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "queue/rabbitmq/rabbitmq_broker.h"
 #include "queue/rabbitmq/testing/rabbitmq_server.h"
@@ -30,18 +31,33 @@ struct Load {
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
 
+  // Even threads Publish one message at a time, odd ones PublishBatch 25 at a time (whose
+  // unconfirmed messages are re-published after a reconnect like single ones).
   void Start(RabbitMqBroker& b, int n, const std::string& tag) {
     stop = false;
     for (int t = 0; t < n; ++t) {
       threads.emplace_back([this, &b, t, tag] {
-        for (int i = 0; !stop; ++i) {
-          std::string id = fmt::format("{}-{}-{}", tag, t, i);
-          Status st = b.Publish(kQ, id, {.message_id = id});
-          if (st.ok()) {
-            std::lock_guard lock(mu);
-            confirmed.insert(id);
+        const size_t batch_size = t % 2 == 0 ? 1 : 25;
+        for (int i = 0; !stop;) {
+          std::vector<OutgoingMessage> batch;
+          for (size_t k = 0; k < batch_size; ++k, ++i) {
+            std::string id = fmt::format("{}-{}-{}", tag, t, i);
+            batch.push_back({std::string(kQ), id, {.message_id = id}});
+          }
+          std::vector<Status> answers;
+          if (batch_size == 1) {
+            answers.push_back(b.Publish(kQ, batch[0].payload, batch[0].meta));
           } else {
-            ++failed;  // not accepted: allowed to be lost
+            answers = b.PublishBatch(batch);
+          }
+          EXPECT_EQ(answers.size(), batch.size());
+          std::lock_guard lock(mu);
+          for (size_t k = 0; k < answers.size(); ++k) {
+            if (answers[k].ok()) {
+              confirmed.insert(batch[k].payload);
+            } else {
+              ++failed;  // not accepted: allowed to be lost
+            }
           }
         }
       });
