@@ -65,20 +65,29 @@ Result<int> OutboxRelay::RelayOnce(PgConnection& conn) {
     if (conn.ok()) (void)conn.Exec("ROLLBACK");
     return rows.status();
   }
+  std::vector<queue::OutgoingMessage> batch;
+  batch.reserve(static_cast<size_t>(rows->rows()));
+  for (int i = 0; i < rows->rows(); ++i) {
+    batch.push_back({std::string(rows->Text(i, 1)), std::string(rows->Text(i, 2)),
+                     queue::MessageMeta{rows->String(i, 3), rows->String(i, 4), rows->Int(i, 5),
+                                        static_cast<int>(rows->Int(i, 6))}});
+  }
+  std::vector<Status> results = broker_.PublishBatch(batch);
   std::string ids = "{";
   int published = 0;
   Status publish_error;
-  for (int i = 0; i < rows->rows(); ++i) {
-    queue::MessageMeta meta{rows->String(i, 3), rows->String(i, 4), rows->Int(i, 5),
-                            static_cast<int>(rows->Int(i, 6))};
-    Status st = broker_.Publish(rows->Text(i, 1), rows->Text(i, 2), meta);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    // A broker that answers fewer results than messages leaves the unanswered rows in place.
+    Status st = i < results.size() ? results[i] : Internal("the broker gave no answer");
     if (!st.ok()) {
       metrics_.outbox_publish_errors_total.Inc();
-      publish_error = st.Annotate(fmt::format("publishing outbox row to {}", rows->Text(i, 1)));
-      break;
+      if (publish_error.ok()) {
+        publish_error = st.Annotate(fmt::format("publishing outbox row to {}", batch[i].queue));
+      }
+      continue;
     }
     if (published++ > 0) ids += ',';
-    ids += rows->Text(i, 0);
+    ids += rows->Text(static_cast<int>(i), 0);
   }
   ids += '}';
   Status st;

@@ -2,12 +2,12 @@
 // request records into the broker (the distributed half of "accept is one atomic step").
 //
 // A pass claims up to batch_size rows in id order with FOR UPDATE SKIP LOCKED (so several
-// relays, one per gateway replica, share the work without waiting on each other), publishes
-// each with Broker::Publish (which returns once the broker confirmed it), then deletes exactly
-// the published rows and commits. A publish that fails ends the pass: the rows from there on
-// stay and are retried after a backoff. Delivery is at-least-once: a relay that dies between
-// publishing and committing leaves its rows for the next pass, which publishes them again;
-// consumers dedupe on the message id (the request id).
+// relays, one per gateway replica, share the work without waiting on each other), hands them
+// all to Broker::PublishBatch (RabbitMQ pipelines them and waits for every confirm), then
+// deletes exactly the rows the broker confirmed and commits. Rows the broker refused (a full
+// queue, an outage) stay, and the relay retries them after a backoff. Delivery is
+// at-least-once: a relay that dies between publishing and committing leaves its rows for the
+// next pass, which publishes them again; consumers dedupe on the message id (the request id).
 //
 // The relay thread sleeps on LISTEN inferline_outbox (the outbox trigger notifies on commit)
 // and, should notifications be lost with a dropped session, wakes every poll_interval anyway.
@@ -50,8 +50,9 @@ class OutboxRelay {
   // Wakes and joins the thread; rows being published finish their pass first. Idempotent.
   void Stop();
 
-  // One pass on `conn`: returns how many rows were published and deleted, or the error that
-  // ended it (after committing the deletion of the rows published before it).
+  // One pass on `conn`: returns how many rows were published and deleted, or, when the broker
+  // refused some rows, the first refusal (after committing the deletion of the confirmed
+  // rows).
   [[nodiscard]] Result<int> RelayOnce(PgConnection& conn);
 
   uint64_t published() const { return published_.load(std::memory_order_relaxed); }

@@ -18,9 +18,16 @@ namespace {
 using namespace std::chrono_literals;
 
 // A MemoryBroker that can be told to refuse publishes, and that remembers every message id it
-// was handed (duplicates included).
+// was handed (duplicates included). PublishBatch is the Broker's default (one Publish per
+// message), counted.
 class FlakyBroker final : public queue::Broker {
  public:
+  // Refuse the messages with these ids (as a full queue would), whatever SetFailing says.
+  void SetRefused(std::set<std::string> ids) {
+    std::lock_guard lock(mu_);
+    refused_ids_ = std::move(ids);
+  }
+  int batches() const { return batches_.load(); }
   // Refuse every publish while `failing`; with `fail_after` >= 0, accept that many first.
   void SetFailing(bool failing, int fail_after = -1) {
     std::lock_guard lock(mu_);
@@ -37,6 +44,10 @@ class FlakyBroker final : public queue::Broker {
                  const queue::MessageMeta& meta) override {
     {
       std::lock_guard lock(mu_);
+      if (refused_ids_.contains(meta.message_id)) {
+        ++refused_;
+        return ResourceExhausted("queue full (test)");
+      }
       if (failing_ && fail_after_-- <= 0) {
         ++refused_;
         return Unavailable("broker down (test)");
@@ -44,6 +55,10 @@ class FlakyBroker final : public queue::Broker {
       ids_.insert(meta.message_id);
     }
     return inner_.Publish(queue, payload, meta);
+  }
+  std::vector<Status> PublishBatch(std::span<const queue::OutgoingMessage> messages) override {
+    ++batches_;
+    return Broker::PublishBatch(messages);
   }
   Result<std::vector<queue::Delivery>> Consume(std::string_view q,
                                                const queue::ConsumeOptions& o) override {
@@ -63,11 +78,13 @@ class FlakyBroker final : public queue::Broker {
 
  private:
   queue::MemoryBroker inner_;
-  std::mutex mu_;  // guards failing_, fail_after_, ids_
+  std::mutex mu_;  // guards failing_, fail_after_, refused_ids_, ids_
   bool failing_ = false;
   int fail_after_ = -1;
+  std::set<std::string> refused_ids_;
   std::multiset<std::string> ids_;
   std::atomic<int> refused_{0};
+  std::atomic<int> batches_{0};
 };
 
 constexpr std::string_view kQueue = "inference_requests.tiny";
@@ -157,6 +174,42 @@ TEST(OutboxRelay, NothingIsDeletedBeforeTheBrokerConfirmed) {
   EXPECT_EQ(Ready(broker), 20);
   std::multiset<std::string> ids = broker.published_ids();
   EXPECT_EQ(std::set<std::string>(ids.begin(), ids.end()).size(), 20u);
+}
+
+// A pass hands its whole claim to one PublishBatch and deletes exactly the rows confirmed, even
+// when the refused ones sit between confirmed ones.
+TEST(OutboxRelay, DeletesExactlyTheRowsTheBrokerConfirmedOfABatch) {
+  std::string url = pgtest::FreshDatabase();
+  auto s = PostgresStore::Open(pgtest::Options(url));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  FlakyBroker broker;
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Accept(**s, "r" + std::to_string(i)).ok());
+  OutboxRelay relay(pgtest::Options(url), broker);
+  auto conn = pgtest::Connect(url);
+  ASSERT_TRUE(conn);
+
+  broker.SetRefused({"r2", "r7"});
+  auto pass = relay.RelayOnce(*conn);
+  ASSERT_FALSE(pass.ok());
+  EXPECT_EQ(pass.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_NE(pass.status().message().find(kQueue), std::string::npos) << pass.status().message();
+  EXPECT_EQ(broker.batches(), 1);
+  EXPECT_EQ(relay.published(), 8u);
+  EXPECT_EQ(Ready(broker), 8);
+  EXPECT_EQ(pgtest::QueryInt(url, "SELECT count(*) FROM outbox"), 2);
+  EXPECT_EQ(pgtest::QueryInt(url,
+                             "SELECT count(*) FROM outbox WHERE message_id IN ('r2', 'r7')"),
+            2);
+
+  broker.SetRefused({});
+  auto retry = relay.RelayOnce(*conn);
+  ASSERT_TRUE(retry.ok()) << retry.status().ToString();
+  EXPECT_EQ(*retry, 2);
+  EXPECT_EQ(broker.batches(), 2);
+  EXPECT_EQ(pgtest::QueryInt(url, "SELECT count(*) FROM outbox"), 0);
+  EXPECT_EQ(Ready(broker), 10);
+  std::multiset<std::string> ids = broker.published_ids();
+  EXPECT_EQ(ids.size(), 10u);  // nothing published twice
 }
 
 TEST(OutboxRelay, SeveralRelaysShareTheWork) {
