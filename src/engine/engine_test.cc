@@ -184,10 +184,12 @@ TEST_F(EngineTest, BatchedEqualsUnbatched) {
     EXPECT_GE(run.result->ttft_seconds, run.result->queue_seconds);
     EXPECT_GE(run.result->total_seconds, run.result->ttft_seconds);
   }
-  // They really ran together: far fewer steps than sequences x tokens.
+  // They really ran together: far fewer steps than sequences x tokens (one at a time would
+  // take more than 16 x 10 steps). The bound leaves room for the first requests starting
+  // before the last are submitted, as they do on a loaded machine.
   const EngineStats s = engine->Stats();
-  EXPECT_LE(s.steps, 30);
-  EXPECT_GT(s.batch_sequences_total, 4 * s.steps);
+  EXPECT_LE(s.steps, 64);
+  EXPECT_GT(s.batch_sequences_total, 2 * s.steps);
   EXPECT_EQ(s.completed, 16);
   EXPECT_EQ(engine->ActiveSequences(), 0);
   EXPECT_EQ(engine->FreeSlots(), 16);

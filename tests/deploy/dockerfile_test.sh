@@ -78,6 +78,11 @@ done
 base_packages=" libc6 libgcc-s1 libstdc++6 zlib1g "   # in debian:bookworm-slim (apt needs them)
 ldd_out=$(ldd "$bin" 2>&1) || fail "ldd failed: $ldd_out"
 if grep -q 'not found' <<<"$ldd_out"; then fail "unresolved libraries here: $(grep 'not found' <<<"$ldd_out")"; fi
+# apt installs a listed package's dependencies too (libpq5 brings Kerberos, LDAP, GnuTLS, ...):
+# the packages reachable through Depends from the list count as installed.
+closure=" $(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts \
+  --no-breaks --no-replaces --no-enhances "${packages[@]}" 2>/dev/null |
+  grep -v -E '^\s|<' | sed 's/:.*//' | sort -u | tr '\n' ' ') "
 while read -r lib path; do
   real=$(realpath "$path")
   owner=$(dpkg -S "$real" 2>/dev/null || dpkg -S "$path" 2>/dev/null | head -1)
@@ -85,6 +90,8 @@ while read -r lib path; do
   if [ -z "$pkg" ]; then fail "$lib ($path) belongs to no Debian package"
   elif [[ " ${packages[*]} " == *" $pkg "* || "$base_packages" == *" $pkg "* ]]; then
     pass "$lib from $pkg"
+  elif [[ "$closure" == *" $pkg "* ]]; then
+    pass "$lib from $pkg (a dependency of a listed package)"
   else
     fail "$lib comes from $pkg, which deploy/runtime-packages.txt lacks"
   fi
