@@ -39,14 +39,46 @@ ServerProcess::ServerProcess(fs::path data_dir, std::vector<std::string> extra_a
     : data_dir_(std::move(data_dir)) {
   static std::atomic<int> counter{0};
   fs::create_directories(data_dir_);
-  log_path_ = data_dir_.parent_path() /
-              (data_dir_.filename().string() + "-server-" + std::to_string(++counter) + ".log");
-  std::vector<std::string> args = {Binary().string(), "serve",      "--host",
-                                   "127.0.0.1",       "--port",     "0",
-                                   "--data-dir",      data_dir_.string(),
-                                   "--log-format",    "text",       "--http-access-log=false",
-                                   "--engine-threads", "1"};
-  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  ProcessOptions o;
+  o.log_path = data_dir_.parent_path() /
+               (data_dir_.filename().string() + "-server-" + std::to_string(++counter) + ".log");
+  o.args = {"--data-dir", data_dir_.string(), "--engine-threads", "1"};
+  o.args.insert(o.args.end(), extra_args.begin(), extra_args.end());
+  o.start_timeout = start_timeout;
+  Launch(o, /*server=*/true);
+}
+
+ServerProcess::ServerProcess(ProcessOptions options) { Launch(options, /*server=*/true); }
+
+std::optional<int> ServerProcess::RunToExit(const ProcessOptions& options) {
+  ServerProcess p;
+  p.Launch(options, /*server=*/false);
+  if (p.pid_ <= 0) return std::nullopt;
+  auto deadline = std::chrono::steady_clock::now() + options.start_timeout;
+  int status = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (::waitpid(p.pid_, &status, WNOHANG) == p.pid_) {
+      p.pid_ = -1;
+      return WIFEXITED(status) ? std::optional<int>(WEXITSTATUS(status)) : std::nullopt;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  p.Kill();
+  return std::nullopt;
+}
+
+void ServerProcess::Launch(const ProcessOptions& options, bool server) {
+  log_path_ = options.log_path;
+  std::vector<std::string> args = {Binary().string(), options.subcommand};
+  if (server) {
+    for (const char* a : {"--host", "127.0.0.1", "--port", "0", "--log-format", "text",
+                          "--http-access-log=false"}) {
+      args.emplace_back(a);
+    }
+  } else {
+    args.insert(args.end(), {"--log-format", "text"});
+  }
+  args.insert(args.end(), options.args.begin(), options.args.end());
   pid_ = ::fork();
   if (pid_ == 0) {
     // A test that crashes must not leave its server running.
@@ -63,9 +95,9 @@ ServerProcess::ServerProcess(fs::path data_dir, std::vector<std::string> extra_a
     ::execv(argv[0], argv.data());
     std::_Exit(127);
   }
-  if (pid_ < 0) return;
+  if (pid_ < 0 || !server) return;
   const std::regex listening(R"(listening on [^ ]*:(\d+))");
-  auto deadline = std::chrono::steady_clock::now() + start_timeout;
+  auto deadline = std::chrono::steady_clock::now() + options.start_timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     std::smatch m;
     std::string text = ReadFile(log_path_);

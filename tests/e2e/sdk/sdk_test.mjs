@@ -1,6 +1,8 @@
 // The official OpenAI Node SDK, unchanged, against `inferline serve`: completions, chat
 // completions, streaming (with usage), the model list, and an SDK error for a bad parameter.
-// Starts its own server on a free port with a temporary data directory and the shipped model.
+// Starts its own server on a free port with a temporary data directory and the shipped model,
+// or, with INFERLINE_SDK_BASE_URL (http://host:port) and INFERLINE_SDK_ADMIN_KEY set, runs against
+// a server that is already up (the distributed suite's gateway).
 import OpenAI from 'openai';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -9,9 +11,31 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const bin = process.env.INFERLINE_BIN;
-assert.ok(bin, 'INFERLINE_BIN must name the inferline binary');
+const existingUrl = process.env.INFERLINE_SDK_BASE_URL;
+const existingAdmin = process.env.INFERLINE_SDK_ADMIN_KEY;
+assert.ok(bin || (existingUrl && existingAdmin),
+          'INFERLINE_BIN must name the inferline binary, or INFERLINE_SDK_BASE_URL and ' +
+          'INFERLINE_SDK_ADMIN_KEY a running server');
 const work = mkdtempSync(join(tmpdir(), 'inferline-sdk-'));
 const dataDir = join(work, 'data');
+
+// The server to test: an existing one, or a fresh `inferline serve`.
+async function openServer() {
+  if (existingUrl) {
+    const baseURL = `${existingUrl.replace(/\/+$/, '')}/v1`;
+    return { baseURL, admin: existingAdmin, stop: async () => {} };
+  }
+  const server = await startServer();
+  return {
+    baseURL: `http://127.0.0.1:${server.port}/v1`,
+    admin: readFileSync(join(dataDir, 'admin.key'), 'utf8').trim(),
+    stop: async () => {
+      server.child.removeAllListeners('exit');
+      server.child.kill('SIGTERM');
+      await new Promise((r) => server.child.once('exit', r));
+    },
+  };
+}
 
 function startServer() {
   const child = spawn(bin, ['serve', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir,
@@ -35,11 +59,10 @@ function startServer() {
 }
 
 async function main() {
-  const server = await startServer();
-  const baseURL = `http://127.0.0.1:${server.port}/v1`;
+  const server = await openServer();
+  const { baseURL, admin } = server;
   try {
     // A user key through the admin API, with the bootstrap admin key.
-    const admin = readFileSync(join(dataDir, 'admin.key'), 'utf8').trim();
     const res = await fetch(`${baseURL}/admin/keys`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' },
@@ -113,9 +136,7 @@ async function main() {
     await assert.rejects(bad.models.list(), (err) => err instanceof OpenAI.AuthenticationError);
     console.log('openai sdk e2e: all passed');
   } finally {
-    server.child.removeAllListeners('exit');
-    server.child.kill('SIGTERM');
-    await new Promise((r) => server.child.once('exit', r));
+    await server.stop();
     rmSync(work, { recursive: true, force: true });
   }
 }
