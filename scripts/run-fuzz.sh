@@ -16,6 +16,8 @@ cd "$root"
 targets=(
   "safetensors_fuzz:src/engine/io/fuzz_corpus"
   "tokenizer_fuzz:src/engine/tokenizer/fuzz_corpus"
+  "request_parser_fuzz:src/gateway/fuzz_corpus"
+  "sse_parser_fuzz:src/http/fuzz_corpus"
 )
 
 cmake --preset fuzz >/dev/null

@@ -240,7 +240,9 @@ Status ParseSampling(const Fields& f, BodyShape shape, GenerationRequest& r) {
   ASSIGN_OR_RETURN(auto tk, f.Int("top_k", -1, 1 << 20));
   ASSIGN_OR_RETURN(auto rp, f.Number("repetition_penalty", 0.01, 10));
   if (t) p.temperature = *t;
-  if (tp) p.top_p = *tp;
+  // OpenAI accepts top_p = 0 (only the most likely token); the sampler wants top_p > 0, and
+  // the smallest positive value keeps exactly the most likely token.
+  if (tp) p.top_p = *tp > 0 ? *tp : 1e-6;
   if (tk) p.top_k = *tk < 0 ? 0 : static_cast<int>(*tk);
   if (rp) p.repetition_penalty = *rp;
   if (shape != BodyShape::kSeed) {

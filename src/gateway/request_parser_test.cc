@@ -21,6 +21,17 @@ TEST(RequestParserTest, CompletionDefaultsAndValues) {
   EXPECT_TRUE(r->include_usage);
 }
 
+TEST(RequestParserTest, TopPZeroMeansTheMostLikelyTokenOnly) {
+  // Found by request_parser_fuzz: 0 (and -0) passed the gateway and failed in the sampler.
+  for (const char* body : {R"({"model":"m","prompt":"x","top_p":0})",
+                           R"({"model":"m","prompt":"x","top_p":-0})"}) {
+    auto r = ParseGenerationBody(body, BodyShape::kCompletion);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_GT(r->params.top_p, 0.0);
+    EXPECT_LT(r->params.top_p, 1e-3);
+  }
+}
+
 TEST(RequestParserTest, ChatContentParts) {
   auto r = ParseGenerationBody(
       R"({"model":"m","messages":[{"role":"system","content":"be brief"},
