@@ -108,8 +108,8 @@ TEST(LocalQuotaLedger, PeriodicReconcileLeavesYoungReservationsAlone) {
   Limits l{.concurrent_requests = 5, .tokens_per_day = 10000};
   // A gateway that died after reserving: no record will ever come.
   ASSERT_TRUE(app.ledger->Reserve(Req("orphan", 100), l, now)->granted);
-  // A live gateway between Reserve and CreateRequest, a second later.
-  ASSERT_TRUE(app.ledger->Reserve(Req("in-flight", 100), l, now + std::chrono::seconds(1))->granted);
+  // A live gateway between Reserve and CreateRequest, half a minute later.
+  ASSERT_TRUE(app.ledger->Reserve(Req("in-flight", 100), l, now + std::chrono::seconds(30))->granted);
   const Time later = now + std::chrono::seconds(61);
   auto report = ReconcileReservations(*app.ledger, *app.store, later, std::chrono::seconds(60));
   ASSERT_TRUE(report.ok()) << report.status().ToString();
