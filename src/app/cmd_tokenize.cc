@@ -22,7 +22,31 @@ struct TokenizeFlags {
   bool jsonl = false;
   bool decode = false;
   bool special = false;
+  bool chat = false;
 };
+
+// --chat: a JSON array of {"role", "content"} messages, rendered with the model's chat template
+// and encoded exactly as the gateway does for /v1/chat/completions (the template holds the
+// special tokens, so none are added).
+Result<std::vector<int32_t>> EncodeChat(std::string_view json_text, const engine::Tokenizer& t) {
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(json_text, ec);
+  if (ec || !v.is_array()) {
+    return InvalidArgument("--chat expects a JSON array of {\"role\", \"content\"} messages");
+  }
+  std::vector<engine::Tokenizer::ChatMessage> msgs;
+  for (const auto& m : v.as_array()) {
+    const auto* o = m.if_object();
+    const auto* role = o ? o->if_contains("role") : nullptr;
+    const auto* content = o ? o->if_contains("content") : nullptr;
+    if (!role || !role->is_string() || !content || !content->is_string()) {
+      return InvalidArgument("each message needs string 'role' and 'content' fields");
+    }
+    msgs.push_back({std::string(role->as_string()), std::string(content->as_string())});
+  }
+  ASSIGN_OR_RETURN(std::string rendered, t.ApplyChatTemplate(msgs, /*add_generation_prompt=*/true));
+  return t.Encode(rendered, /*add_special_tokens=*/false);
+}
 
 void PrintIds(const std::vector<int32_t>& ids, std::string& out) {
   for (size_t i = 0; i < ids.size(); ++i) {
@@ -81,6 +105,10 @@ int RunTokenize(const TokenizeFlags& f) {
       auto ids = ParseIds(text, t);
       if (!ids.ok()) return Fail("", ids.status());
       out = t.Decode(*ids, /*skip_special_tokens=*/false);
+    } else if (f.chat) {
+      auto ids = EncodeChat(text, t);
+      if (!ids.ok()) return Fail("", ids.status());
+      PrintIds(*ids, out);
     } else {
       PrintIds(t.Encode(text, f.special), out);
     }
@@ -98,6 +126,10 @@ int RunTokenize(const TokenizeFlags& f) {
       if (!ids.ok()) return Fail(where, ids.status());
       out += boost::json::serialize(boost::json::value(t.Decode(*ids, false)));
       out += '\n';
+    } else if (f.chat) {
+      auto ids = EncodeChat(line, t);
+      if (!ids.ok()) return Fail(where, ids.status());
+      PrintIds(*ids, out);
     } else {
       boost::system::error_code ec;
       boost::json::value v = boost::json::parse(line, ec);
@@ -129,6 +161,9 @@ void AddTokenizeCommand(CLI::App& app, Commands& commands) {
   sub->add_flag("--decode,-d", f->decode, "Ids in, text out (special tokens kept)");
   sub->add_flag("--special", f->special,
                 "Add the model's special tokens (BOS) as the gateway does for a completion");
+  sub->add_flag("--chat", f->chat,
+                "The input is a JSON array of {role, content} messages (one per line with "
+                "--jsonl): render the chat template and count as /v1/chat/completions does");
   commands.Add(sub, [f] { return RunTokenize(*f); });
 }
 

@@ -14,8 +14,9 @@ namespace inferline::e2e {
 namespace {
 namespace json = boost::json;
 
-// Runs `inferline tokenize --special TEXT` and returns the ids it prints.
-std::vector<int64_t> CliIds(const std::string& text) {
+// Runs `inferline tokenize --jsonl FLAGS` on one input line (a JSON value) and returns the ids it
+// prints.
+std::vector<int64_t> CliIds(const std::string& json_line, const std::string& flags) {
   // The text goes through a file so that no shell quoting is involved.
   char path[] = "/tmp/inferline-tokenize-XXXXXX";
   int fd = ::mkstemp(path);
@@ -23,13 +24,12 @@ std::vector<int64_t> CliIds(const std::string& text) {
   ::close(fd);
   {
     std::FILE* f = std::fopen(path, "w");
-    std::string line = json::serialize(json::value(text));  // one JSON string per line
-    std::fwrite(line.data(), 1, line.size(), f);
+    std::fwrite(json_line.data(), 1, json_line.size(), f);
     std::fputc('\n', f);
     std::fclose(f);
   }
-  std::string cmd = fmt::format("{} tokenize --special --jsonl < {}",
-                                ServerProcess::Binary().string(), path);
+  std::string cmd = fmt::format("{} tokenize {} --jsonl < {}",
+                                ServerProcess::Binary().string(), flags, path);
   std::FILE* p = ::popen(cmd.c_str(), "r");
   std::string out;
   char buf[4096];
@@ -62,7 +62,7 @@ TEST_F(E2E, TokenizeAgreesWithTheCliAndWithBilledUsage) {
   EXPECT_EQ(tb["count"].as_int64(), static_cast<int64_t>(ids.size()));
   EXPECT_EQ(tb["reserve"].as_int64(), tb["count"].as_int64() + 6);
   EXPECT_EQ(tb["max_model_len"].as_int64(), 256);
-  EXPECT_EQ(CliIds(prompt), ids);
+  EXPECT_EQ(CliIds(json::serialize(json::value(prompt)), "--special"), ids);
 
   auto c = Call(port(), "POST", "/v1/completions",
                 json::serialize(json::object{{"model", "kjv-small"}, {"prompt", prompt},
@@ -89,6 +89,7 @@ TEST_F(E2E, TokenizeMessagesAgreesWithChatCompletionUsage) {
   ASSERT_EQ(c->status, 200u) << c->body;
   EXPECT_EQ(c->Json()["usage"].as_object()["prompt_tokens"].as_int64(),
             t->Json()["count"].as_int64());
+  EXPECT_EQ(CliIds(json::serialize(messages), "--chat"), Ids(t->Json()["tokens"]));
 }
 
 TEST_F(E2E, DetokenizeRoundTripsUnicodeAndRefusesBadIds) {
