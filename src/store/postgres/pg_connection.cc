@@ -117,10 +117,16 @@ Status PgConnection::Lost() {
 
 bool PgConnection::CheckAlive() {
   if (!ok()) return false;
-  pollfd p{PQsocket(conn_), POLLIN, 0};
-  if (p.fd < 0) return false;
-  // An idle session has nothing to read; anything there is a notice, a notification or EOF.
-  if (::poll(&p, 1, 0) > 0) {
+  const int fd = PQsocket(conn_);
+  if (fd < 0) return false;
+  // An idle session has nothing to read; anything there is a notice, a notification, or a
+  // server's farewell: an ErrorResponse ("terminating connection due to administrator command")
+  // followed by EOF. One PQconsumeInput reads the message but not the EOF behind it (libpq hands
+  // an error in the idle state to the notice processor and keeps the session OK), so read until
+  // the socket is drained; the EOF then fails the read. Bounded, for a busy LISTEN session.
+  for (int i = 0; i < 8; ++i) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0) break;
     if (PQconsumeInput(conn_) == 0) return false;
     while (PGnotify* n = PQnotifies(conn_)) PQfreemem(n);
   }

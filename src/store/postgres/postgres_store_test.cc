@@ -179,5 +179,37 @@ TEST(PostgresStore, ServerOutageIsUnavailableThenRecovers) {
   s.reset();  // before the server goes
 }
 
+// A restart that no call notices while it happens: every pooled and writer session is stale
+// when work resumes. The server said goodbye on each (an error message, then EOF); the sessions
+// must be found dead before they are used, so the first calls after the restart succeed too.
+TEST(PostgresStore, SessionsIdleAcrossARestartAreReplacedBeforeUse) {
+  auto server = testing::PostgresServer::Start();
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  auto url = (*server)->CreateDatabase("restart");
+  ASSERT_TRUE(url.ok());
+  ASSERT_TRUE(RunPostgresMigrations(pgtest::Options(*url)).ok());
+  auto s = OpenStore(*url);
+  ASSERT_TRUE(s);
+  ASSERT_TRUE(s->CreateUser(User{"alice", "free", "{}", contract::T(1)}).ok());
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_TRUE(s->CreateRequest(contract::MakeRecord("r" + std::to_string(i), "alice", i + 1),
+                                 std::nullopt)
+                    .ok());
+    ASSERT_TRUE(s->GetUser("alice").ok());
+  }
+
+  ASSERT_TRUE((*server)->Stop().ok());
+  ASSERT_TRUE((*server)->Resume().ok());
+  for (int i = 0; i < 4; ++i) {
+    SCOPED_TRACE(i);
+    auto user = s->GetUser("alice");
+    EXPECT_TRUE(user.ok()) << user.status().ToString();
+    auto running = s->MarkRunning("r" + std::to_string(i), "w1", contract::T(10));
+    ASSERT_TRUE(running.ok()) << running.status().ToString();
+    EXPECT_TRUE(*running);
+  }
+  s.reset();  // before the server goes
+}
+
 }  // namespace
 }  // namespace inferline::store
