@@ -220,14 +220,19 @@ std::string Cluster::WorkerId(int i) {
 
 Result<store::PgResult> Cluster::Sql(std::string_view sql) {
   std::lock_guard lock(sql_mu_);
-  if (!sql_ || !sql_->ok()) {
-    store::PostgresOptions o;
-    o.url = postgres_url_;
-    auto conn = store::PgConnection::Connect(o);
-    if (!conn.ok()) return conn.status();
-    sql_ = std::move(*conn);
+  // A session from before a server restart fails once; then connect again and retry.
+  for (int attempt = 0;; ++attempt) {
+    if (!sql_ || !sql_->ok()) {
+      store::PostgresOptions o;
+      o.url = postgres_url_;
+      auto conn = store::PgConnection::Connect(o);
+      if (!conn.ok()) return conn.status();
+      sql_ = std::move(*conn);
+    }
+    Result<store::PgResult> r = sql_->Exec(sql);
+    if (r.ok() || attempt > 0 || r.status().code() != StatusCode::kUnavailable) return r;
+    sql_.reset();
   }
-  return sql_->Exec(sql);
 }
 
 Result<redis::Reply> Cluster::Redis(const std::vector<std::string>& args) {

@@ -83,6 +83,10 @@ class Cluster {
   // A broker client with the cluster's queue prefix (publish garbage, read queue stats).
   [[nodiscard]] Result<std::shared_ptr<queue::RabbitMqBroker>> Broker();
   queue::testing::RabbitMqServer& rabbitmq() { return *rabbitmq_; }
+  // Outage tests stop and start these (PostgresServer::Stop/Resume keeps the data; a Redis
+  // restart comes back empty).
+  store::testing::PostgresServer& postgres() { return *postgres_; }
+  redis::testing::RedisServer& redis_server() { return *redis_; }
   const std::string& postgres_url() const { return postgres_url_; }
   std::string redis_url() const { return redis_->url(); }
 

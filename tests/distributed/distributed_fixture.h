@@ -32,7 +32,20 @@ class Distributed : public ::testing::Test {
                                            std::chrono::steady_clock::now() - start)
                                            .count()));
   }
-  static void TearDownTestSuite() { cluster_.reset(); }
+  static void TearDownTestSuite() {
+    if (cluster_) {
+      // SIGTERM is a clean shutdown for every role: exit status 0 (gateways first, as a
+      // rollout would drain them).
+      for (Role role : {Role::kGateway, Role::kWorker, Role::kCollector}) {
+        for (int i = 0; i < cluster_->count(role); ++i) {
+          if (cluster_->process(role, i) == nullptr) continue;
+          EXPECT_EQ(cluster_->Stop(role, i), std::optional<int>(0))
+              << RoleName(role) << " " << i << "\n" << cluster_->Logs();
+        }
+      }
+    }
+    cluster_.reset();
+  }
 
   void SetUp() override {
     ASSERT_NE(cluster_, nullptr) << "the deployment did not start";
