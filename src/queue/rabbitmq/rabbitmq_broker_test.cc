@@ -316,11 +316,18 @@ TEST(RabbitMqBroker, ConfirmsUnderManyPublishingThreads) {
   EXPECT_EQ(publish_all(kThreads, kPerThread, "many"), 0);
 
   std::map<std::string, int> seen;
+  const size_t expected = 600 + kThreads * kPerThread;
   auto start = std::chrono::steady_clock::now();
-  while (true) {
+  // Until every message came, or nothing came for 10 s (a loaded machine pauses for seconds).
+  auto quiet_since = std::chrono::steady_clock::now();
+  size_t total = 0;
+  while (total < expected &&
+         std::chrono::steady_clock::now() - quiet_since < std::chrono::seconds(10)) {
     auto got = b->Consume(kQ, Wait(100, milliseconds(500)));
     ASSERT_TRUE(got.ok()) << got.status().ToString();
-    if (got->empty()) break;
+    if (got->empty()) continue;
+    quiet_since = std::chrono::steady_clock::now();
+    total += got->size();
     for (const Delivery& d : *got) {
       ++seen[d.payload];
       EXPECT_EQ(d.meta.message_id, d.payload);
@@ -330,7 +337,7 @@ TEST(RabbitMqBroker, ConfirmsUnderManyPublishingThreads) {
   double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("[ measure  ] consume+ack: %zu messages in %.3f s (incl. the final 0.5 s wait)\n",
               seen.size(), s);
-  EXPECT_EQ(seen.size(), static_cast<size_t>(600 + kThreads * kPerThread));
+  EXPECT_EQ(seen.size(), expected);
   for (auto& [payload, n] : seen) EXPECT_EQ(n, 1) << payload;
 }
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "queue/message.h"
+
 namespace inferline::queue {
 namespace {
 
@@ -151,8 +153,14 @@ QueueArguments WorkQueueArguments(const RabbitMqOptions& options, const std::str
   QueueArguments a;
   a.Add("x-queue-type", std::string("quorum"));
   a.Add("x-delivery-limit", int64_t{options.max_deliveries - 1});
-  a.Add("x-max-length", options.max_length);
-  a.Add("x-overflow", std::string("reject-publish"));
+  // Only request queues are bounded (back-pressure towards clients). The results queue is
+  // not: a worker that finished a generation must always be able to hand in its result.
+  const std::string_view logical = std::string_view(physical).substr(
+      physical.rfind(options.queue_prefix, 0) == 0 ? options.queue_prefix.size() : 0);
+  if (logical != kResultsQueue) {
+    a.Add("x-max-length", options.max_length);
+    a.Add("x-overflow", std::string("reject-publish"));
+  }
   a.Add("x-dead-letter-exchange", options.queue_prefix + std::string(kDeadLetterExchange));
   a.Add("x-dead-letter-routing-key", physical + ".dlq");
   a.Add("x-dead-letter-strategy", std::string("at-least-once"));
