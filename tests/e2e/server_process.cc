@@ -98,7 +98,7 @@ void ServerProcess::Launch(const ProcessOptions& options, bool server) {
   if (pid_ < 0 || !server) return;
   // The character after the port proves the line complete: the file may be read while the
   // server is half-way through writing it (a truncated port would be another port).
-  const std::regex listening(R"(listening on [^ ]*:(\d+)\D)");
+  const std::regex listening(R"(listening on [^\s]*:(\d+)\D)");
   auto deadline = std::chrono::steady_clock::now() + options.start_timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     std::smatch m;
