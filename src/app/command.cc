@@ -40,15 +40,4 @@ int RunWithConfig(config::Config& cfg, const LogOptions* log_opts,
   return run();
 }
 
-void AddNotYetCommand(CLI::App& app, Commands& commands, const std::string& name,
-                      const std::string& description, const std::string& what_is_missing) {
-  CLI::App* sub = app.add_subcommand(name, description + " (not available yet)");
-  sub->allow_extras();
-  commands.Add(sub, [name, what_is_missing] {
-    std::fprintf(stderr, "inferline %s: not available in this build yet: %s\n", name.c_str(),
-                 what_is_missing.c_str());
-    return 3;
-  });
-}
-
 }  // namespace inferline::app

@@ -48,10 +48,6 @@ void DeclareLogOptions(config::Config& cfg, LogOptions& opts);
 // return exit code 2.
 int RunWithConfig(config::Config& cfg, const LogOptions* log_opts, const std::function<int()>& run);
 
-// Registers a subcommand whose capability has not been built yet: it says so and exits 3.
-void AddNotYetCommand(CLI::App& app, Commands& commands, const std::string& name,
-                      const std::string& description, const std::string& what_is_missing);
-
 void AddVersionCommand(CLI::App& app, Commands& commands);
 void AddServeCommand(CLI::App& app, Commands& commands);
 void AddKeysCommand(CLI::App& app, Commands& commands);

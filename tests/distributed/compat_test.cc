@@ -27,7 +27,7 @@ TEST_F(Distributed, OpenAiSdk) {
   std::filesystem::path script = root / "tests/e2e/sdk/run.sh";
   ASSERT_TRUE(std::filesystem::exists(script)) << script;
   if (std::system("command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1") != 0) {
-    GTEST_SKIP() << "node and npm are not installed (scripts/setup.sh installs them)";
+    FAIL() << "node and npm are not installed (scripts/setup.sh installs them)";
   }
   std::string cmd = fmt::format(
       "INFERLINE_SDK_BASE_URL=http://127.0.0.1:{} INFERLINE_SDK_ADMIN_KEY={} {} 2>&1", port(),
