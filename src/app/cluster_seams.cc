@@ -142,6 +142,27 @@ std::vector<std::string> HealthMonitor::Failing() const {
   return out;
 }
 
+void AddClusterCommand(CLI::App& app, Commands& commands, const std::string& name,
+                       const std::string& help, int64_t default_port,
+                       std::function<int(const ClusterCommandOptions&)> run) {
+  CLI::App* sub = app.add_subcommand(name, help);
+  auto opts = std::make_shared<ClusterCommandOptions>();
+  auto cfg = std::make_shared<config::Config>();
+  DeclareLogOptions(*cfg, opts->log);
+  DeclareHttpOptions(*cfg, opts->http, default_port);
+  DeclareClusterOptions(*cfg, opts->cluster);
+  cfg->Bind(*sub);
+  commands.Add(sub, [opts, cfg, run = std::move(run)] {
+    return RunWithConfig(*cfg, &opts->log, [&] { return run(*opts); });
+  });
+}
+
+void AddBackendChecks(HealthMonitor& health, std::shared_ptr<redis::RedisClient> redis,
+                      store::PostgresStore* store) {
+  health.Add("redis", [redis] { return redis->Ping().ok(); });
+  health.Add("postgres", [store] { return store->Ping().ok(); });
+}
+
 int ServeUntilSignal(const HttpConfig& http_config, http::Router router, const std::string& role,
                      std::function<std::vector<std::string>()> readiness,
                      const std::function<void()>& stop) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "app/cluster_options.h"
+#include "app/command.h"
 #include "app/http_options.h"
 #include "common/status.h"
 #include "http/router.h"
@@ -69,6 +70,23 @@ class HealthMonitor {
   bool stop_ = false;
   std::thread thread_;
 };
+
+// What every distributed subcommand reads: logging, its HTTP port, and the shared options.
+struct ClusterCommandOptions {
+  LogOptions log;
+  HttpConfig http;  // migrate declares it too, so that one file configures every process
+  ClusterOptionValues cluster;
+};
+
+// Registers a distributed subcommand: declares the options above (HTTP port `default_port`)
+// and runs `run` with them once the configuration is resolved.
+void AddClusterCommand(CLI::App& app, Commands& commands, const std::string& name,
+                       const std::string& help, int64_t default_port,
+                       std::function<int(const ClusterCommandOptions&)> run);
+
+// The readiness checks every long-running distributed process has: Redis and PostgreSQL.
+void AddBackendChecks(HealthMonitor& health, std::shared_ptr<redis::RedisClient> redis,
+                      store::PostgresStore* store);
 
 // Serves `router` plus /healthz, /readyz (ready while `readiness` returns nothing) and
 // /metrics until SIGTERM or SIGINT, then stops the server (grace) and calls `stop`. Returns the

@@ -28,13 +28,7 @@
 namespace inferline::app {
 namespace {
 
-struct CollectorCommandOptions {
-  LogOptions log;
-  HttpConfig http;
-  ClusterOptionValues cluster;
-};
-
-int RunCollector(const CollectorCommandOptions& opts) {
+int RunCollector(const ClusterCommandOptions& opts) {
   BlockTerminationSignals();
   const ClusterOptionValues& c = opts.cluster;
   auto store = OpenPostgres(c);
@@ -76,8 +70,7 @@ int RunCollector(const CollectorCommandOptions& opts) {
   });
   std::shared_ptr<redis::RedisClient> redis_client = *redis;
   HealthMonitor health;
-  health.Add("redis", [redis_client] { return redis_client->Ping().ok(); });
-  health.Add("postgres", [s = store->get()] { return s->Ping().ok(); });
+  AddBackendChecks(health, redis_client, store->get());
   health.Start();
   return ServeUntilSignal(opts.http, http::Router(), "collector",
                           [&health] { return health.Failing(); }, [&] {
@@ -95,17 +88,8 @@ int RunCollector(const CollectorCommandOptions& opts) {
 }  // namespace
 
 void AddCollectorCommand(CLI::App& app, Commands& commands) {
-  CLI::App* sub = app.add_subcommand(
-      "collector", "Run the results collector of the distributed deployment");
-  auto opts = std::make_shared<CollectorCommandOptions>();
-  auto cfg = std::make_shared<config::Config>();
-  DeclareLogOptions(*cfg, opts->log);
-  DeclareHttpOptions(*cfg, opts->http, 9092);
-  DeclareClusterOptions(*cfg, opts->cluster);
-  cfg->Bind(*sub);
-  commands.Add(sub, [opts, cfg] {
-    return RunWithConfig(*cfg, &opts->log, [&] { return RunCollector(*opts); });
-  });
+  AddClusterCommand(app, commands, "collector",
+                    "Run the results collector of the distributed deployment", 9092, RunCollector);
 }
 
 }  // namespace inferline::app

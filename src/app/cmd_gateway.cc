@@ -28,13 +28,7 @@
 namespace inferline::app {
 namespace {
 
-struct GatewayCommandOptions {
-  LogOptions log;
-  HttpConfig http;
-  ClusterOptionValues cluster;
-};
-
-int RunGateway(const GatewayCommandOptions& opts) {
+int RunGateway(const ClusterCommandOptions& opts) {
   BlockTerminationSignals();
   const ClusterOptionValues& c = opts.cluster;
   PlatformConfig pc = c.serve.ToPlatformConfig();
@@ -102,9 +96,8 @@ int RunGateway(const GatewayCommandOptions& opts) {
   gw.AddRoutes(router);
   std::shared_ptr<redis::RedisClient> redis_client = *redis;
   HealthMonitor health;
-  health.Add("redis", [redis_client] { return redis_client->Ping().ok(); });
   health.Add("event listener", [&bus] { return bus.listening(); });
-  health.Add("postgres", [s = store->get()] { return s->Ping().ok(); });
+  AddBackendChecks(health, redis_client, store->get());
   health.Start();
   return ServeUntilSignal(opts.http, std::move(router), "gateway",
                           [&health] { return health.Failing(); }, [&] {
@@ -117,17 +110,8 @@ int RunGateway(const GatewayCommandOptions& opts) {
 }  // namespace
 
 void AddGatewayCommand(CLI::App& app, Commands& commands) {
-  CLI::App* sub = app.add_subcommand(
-      "gateway", "Run the HTTP gateway of the distributed deployment (PostgreSQL, RabbitMQ, Redis)");
-  auto opts = std::make_shared<GatewayCommandOptions>();
-  auto cfg = std::make_shared<config::Config>();
-  DeclareLogOptions(*cfg, opts->log);
-  DeclareHttpOptions(*cfg, opts->http, 8080);
-  DeclareClusterOptions(*cfg, opts->cluster);
-  cfg->Bind(*sub);
-  commands.Add(sub, [opts, cfg] {
-    return RunWithConfig(*cfg, &opts->log, [&] { return RunGateway(*opts); });
-  });
+  AddClusterCommand(app, commands, "gateway",
+                    "Run the HTTP gateway of the distributed deployment (PostgreSQL, RabbitMQ, Redis)", 8080, RunGateway);
 }
 
 }  // namespace inferline::app

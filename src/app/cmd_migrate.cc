@@ -13,13 +13,7 @@
 namespace inferline::app {
 namespace {
 
-struct MigrateCommandOptions {
-  LogOptions log;
-  HttpConfig http;  // declared so that one file configures every process; unused here
-  ClusterOptionValues cluster;
-};
-
-int RunMigrate(const MigrateCommandOptions& opts) {
+int RunMigrate(const ClusterCommandOptions& opts) {
   store::PostgresOptions o = PostgresOptionsFrom(opts.cluster);
   o.statement_timeout = std::chrono::milliseconds(0);  // migrations may take long
   Result<int> version = store::RunPostgresMigrations(o);
@@ -35,18 +29,10 @@ int RunMigrate(const MigrateCommandOptions& opts) {
 }  // namespace
 
 void AddMigrateCommand(CLI::App& app, Commands& commands) {
-  CLI::App* sub = app.add_subcommand(
-      "migrate", "Apply the PostgreSQL schema migrations of the distributed deployment, then exit");
-  auto opts = std::make_shared<MigrateCommandOptions>();
-  auto cfg = std::make_shared<config::Config>();
-  DeclareLogOptions(*cfg, opts->log);
-  // The same options as the other distributed subcommands, so that one file configures all.
-  DeclareHttpOptions(*cfg, opts->http, 8080);
-  DeclareClusterOptions(*cfg, opts->cluster);
-  cfg->Bind(*sub);
-  commands.Add(sub, [opts, cfg] {
-    return RunWithConfig(*cfg, &opts->log, [&] { return RunMigrate(*opts); });
-  });
+  AddClusterCommand(app, commands, "migrate",
+                    "Apply the PostgreSQL schema migrations of the distributed deployment, then "
+                    "exit",
+                    8080, RunMigrate);
 }
 
 }  // namespace inferline::app

@@ -26,13 +26,7 @@
 namespace inferline::app {
 namespace {
 
-struct WorkerCommandOptions {
-  LogOptions log;
-  HttpConfig http;
-  ClusterOptionValues cluster;
-};
-
-int RunWorker(const WorkerCommandOptions& opts) {
+int RunWorker(const ClusterCommandOptions& opts) {
   BlockTerminationSignals();
   const ClusterOptionValues& c = opts.cluster;
   const bool upstream = !c.upstream_url.empty();
@@ -86,8 +80,7 @@ int RunWorker(const WorkerCommandOptions& opts) {
 
   std::shared_ptr<redis::RedisClient> redis_client = *redis;
   HealthMonitor health;
-  health.Add("redis", [redis_client] { return redis_client->Ping().ok(); });
-  health.Add("postgres", [s = store->get()] { return s->Ping().ok(); });
+  AddBackendChecks(health, redis_client, store->get());
   health.Start();
   return ServeUntilSignal(opts.http, http::Router(), "worker",
                           [&health] { return health.Failing(); }, [&] {
@@ -100,17 +93,8 @@ int RunWorker(const WorkerCommandOptions& opts) {
 }  // namespace
 
 void AddWorkerCommand(CLI::App& app, Commands& commands) {
-  CLI::App* sub = app.add_subcommand(
-      "worker", "Run a model worker of the distributed deployment (built-in engine or --upstream)");
-  auto opts = std::make_shared<WorkerCommandOptions>();
-  auto cfg = std::make_shared<config::Config>();
-  DeclareLogOptions(*cfg, opts->log);
-  DeclareHttpOptions(*cfg, opts->http, 9091);
-  DeclareClusterOptions(*cfg, opts->cluster);
-  cfg->Bind(*sub);
-  commands.Add(sub, [opts, cfg] {
-    return RunWithConfig(*cfg, &opts->log, [&] { return RunWorker(*opts); });
-  });
+  AddClusterCommand(app, commands, "worker",
+                    "Run a model worker of the distributed deployment (built-in engine or --upstream)", 9091, RunWorker);
 }
 
 }  // namespace inferline::app
