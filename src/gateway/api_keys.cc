@@ -5,6 +5,7 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <chrono>
 #include <cstdlib>
 
 #include "common/log.h"
@@ -37,7 +38,25 @@ std::string RandomBase62(size_t n) {
 
 std::string NewApiKeySecret() { return std::string(kKeyPrefix) + RandomBase62(40); }
 std::string NewKeyId() { return "key_" + RandomBase62(16); }
-std::string NewGenerationRequestId() { return "req_" + RandomBase62(24); }
+std::string NewGenerationRequestId() {
+  // 8 base62 digits of the wall clock in milliseconds (enough until the year 8900), most
+  // significant first, then 16 random ones. kBase62 is in ASCII order, so ids sort by creation
+  // time: every table keyed or indexed by request id then grows at its right edge, where the
+  // embedded store's inserts share a few B-tree pages per commit instead of dirtying a random
+  // page each.
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  std::string id = "req_";
+  id.resize(4 + 8);
+  uint64_t v = ms > 0 ? static_cast<uint64_t>(ms) : 0;
+  for (int i = 11; i >= 4; --i) {
+    id[i] = kBase62[v % 62];
+    v /= 62;
+  }
+  id += RandomBase62(16);
+  return id;
+}
 
 std::string HashSecret(std::string_view secret) {
   std::array<unsigned char, EVP_MAX_MD_SIZE> digest;

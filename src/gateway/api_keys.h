@@ -26,7 +26,7 @@ std::string RandomBase62(size_t n);
 
 std::string NewApiKeySecret();       // "sk-il-<40 base62>"
 std::string NewKeyId();              // "key_<16 base62>"
-std::string NewGenerationRequestId();  // "req_<24 base62>"
+std::string NewGenerationRequestId();  // "req_<8 base62 of time><16 random base62>": sorts by time
 
 // Lower-case hex sha256 of `secret`.
 std::string HashSecret(std::string_view secret);

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <chrono>
 #include <set>
+#include <thread>
 
 #include "gateway/admission.h"
 #include "gateway/api_keys.h"
@@ -29,6 +31,21 @@ TEST(ApiKeys, SecretsHaveThePrefixAndAreDistinct) {
   }
   EXPECT_EQ(NewGenerationRequestId().rfind("req_", 0), 0u);
   EXPECT_EQ(NewKeyId().rfind("key_", 0), 0u);
+}
+
+TEST(ApiKeys, RequestIdsSortByCreationTime) {
+  std::string previous = NewGenerationRequestId();
+  EXPECT_EQ(previous.size(), 28u);
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    std::string next = NewGenerationRequestId();
+    EXPECT_LT(previous, next);
+    // The time part moved on, the random part differs.
+    EXPECT_LT(previous.substr(0, 12), next.substr(0, 12));
+    EXPECT_NE(previous.substr(12), next.substr(12));
+    for (char c : next.substr(4)) EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c))) << next;
+    previous = next;
+  }
 }
 
 TEST(ApiKeys, HashIsSha256Hex) {
