@@ -19,6 +19,8 @@ Result<GenerationInputs> ToGenerationInputs(const protocol::RequestMessage& requ
   in.sampling.top_p = static_cast<float>(p.top_p);
   in.sampling.top_k = p.top_k;
   in.sampling.repetition_penalty = static_cast<float>(p.repetition_penalty);
+  in.sampling.presence_penalty = static_cast<float>(p.presence_penalty);
+  in.sampling.frequency_penalty = static_cast<float>(p.frequency_penalty);
   in.sampling.seed = p.seed;
   RETURN_IF_ERROR(engine::ValidateSamplingParams(in.sampling));
   for (const std::string& s : p.stop) {

@@ -29,6 +29,8 @@ protocol::RequestMessage Message() {
   m.params.top_p = 0.9;
   m.params.top_k = 40;
   m.params.repetition_penalty = 1.1;
+  m.params.presence_penalty = 0.5;
+  m.params.frequency_penalty = -0.25;
   m.params.seed = 42;
   m.params.stop = {"\n"};
   return m;
@@ -43,6 +45,8 @@ TEST(RequestMappingTest, UsesTheGatewaysIdsAndParameters) {
   EXPECT_FLOAT_EQ(in->sampling.top_p, 0.9f);
   EXPECT_EQ(in->sampling.top_k, 40);
   EXPECT_FLOAT_EQ(in->sampling.repetition_penalty, 1.1f);
+  EXPECT_FLOAT_EQ(in->sampling.presence_penalty, 0.5f);
+  EXPECT_FLOAT_EQ(in->sampling.frequency_penalty, -0.25f);
   EXPECT_EQ(in->sampling.seed, 42u);
   EXPECT_EQ(in->stop, std::vector<std::string>{"\n"});
 }

@@ -27,6 +27,13 @@ Status ValidateSamplingParams(const SamplingParams& p) {
         fmt::format("repetition_penalty must be a finite number > 0, got {}", p.repetition_penalty),
         "repetition_penalty");
   }
+  for (auto [name, v] : {std::pair<const char*, float>{"presence_penalty", p.presence_penalty},
+                         std::pair<const char*, float>{"frequency_penalty", p.frequency_penalty}}) {
+    if (!std::isfinite(v) || v < -2.0f || v > 2.0f) {
+      return InvalidArgument(fmt::format("{} must be a number from -2 to 2, got {}", name, v),
+                             name);
+    }
+  }
   return Status::Ok();
 }
 
@@ -42,6 +49,18 @@ void ApplyRepetitionPenalty(std::span<float> logits, std::span<const int32_t> pr
     done[id] = true;
     float& l = logits[id];
     l = l > 0.0f ? l / penalty : l * penalty;
+  }
+}
+
+void ApplyPresenceFrequencyPenalty(std::span<float> logits, std::span<const int32_t> distinct,
+                                   std::span<const int32_t> counts, float presence,
+                                   float frequency) {
+  for (int32_t id : distinct) {
+    if (id < 0 || static_cast<size_t>(id) >= logits.size() ||
+        static_cast<size_t>(id) >= counts.size() || counts[id] <= 0) {
+      continue;
+    }
+    logits[id] -= static_cast<float>(counts[id]) * frequency + presence;
   }
 }
 
@@ -123,6 +142,20 @@ int32_t Sampler::Sample(std::span<float> logits, std::span<const int32_t> previo
     if (std::isnan(l)) l = -std::numeric_limits<float>::infinity();
   }
   sampling::ApplyRepetitionPenalty(logits, previous, params_.repetition_penalty);
+  const bool counting = params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f;
+  if (counting) {
+    sampling::ApplyPresenceFrequencyPenalty(logits, produced_, produced_count_,
+                                            params_.presence_penalty, params_.frequency_penalty);
+  }
+  const int32_t token = Choose(logits);
+  if (counting && token >= 0 && static_cast<size_t>(token) < logits.size()) {
+    if (produced_count_.size() < logits.size()) produced_count_.resize(logits.size(), 0);
+    if (produced_count_[token]++ == 0) produced_.push_back(token);
+  }
+  return token;
+}
+
+int32_t Sampler::Choose(std::span<float> logits) {
   const int32_t best = sampling::ArgMax(logits);
   const float mx = logits[best];
   if (params_.temperature == 0.0f || !std::isfinite(mx)) return best;

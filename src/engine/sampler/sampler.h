@@ -4,6 +4,10 @@
 // The rules follow Hugging Face transformers so that results are comparable:
 //   - repetition penalty p (applied first, also when greedy): for every distinct token already
 //     in the sequence (prompt included), logit > 0 ? logit / p : logit * p;
+//   - presence and frequency penalties (OpenAI's definition, also when greedy): for every token j
+//     this sampler has already produced c[j] > 0 times, logit -= c[j] * frequency_penalty +
+//     presence_penalty. Only generated tokens count, not the prompt (as OpenAI and vLLM do);
+//     the sampler counts the tokens it returns, so each call's token is assumed to be appended;
 //   - temperature t: logits / t; t == 0 means greedy (argmax, lowest id on ties);
 //   - top-k: keep the k highest logits (exactly k; ties broken towards the lower id); 0 = off;
 //   - top-p: keep the smallest set of most likely tokens whose probabilities sum to >= top_p
@@ -29,11 +33,13 @@ struct SamplingParams {
   float top_p = 1.0f;
   int top_k = 0;
   float repetition_penalty = 1.0f;
+  float presence_penalty = 0.0f;   // -2 .. 2
+  float frequency_penalty = 0.0f;  // -2 .. 2
   std::optional<uint64_t> seed;
 };
 
-// InvalidArgument naming the parameter ("temperature", "top_p", "top_k",
-// "repetition_penalty") when a value is out of range or not finite.
+// InvalidArgument naming the parameter ("temperature", "top_p", "top_k", "repetition_penalty",
+// "presence_penalty", "frequency_penalty") when a value is out of range or not finite.
 [[nodiscard]] Status ValidateSamplingParams(const SamplingParams& params);
 
 class Sampler {
@@ -51,12 +57,18 @@ class Sampler {
   uint64_t seed() const { return seed_; }
 
  private:
+  // Temperature, top-k, top-p and the draw (or argmax) on already penalised logits.
+  int32_t Choose(std::span<float> logits);
+
   SamplingParams params_;
   uint64_t seed_;
   std::mt19937_64 rng_;
   // Reused between calls so that sampling a token does not allocate.
   std::vector<int32_t> order_;
   std::vector<float> probs_;
+  // Presence / frequency penalties: how often each token was produced, and the distinct ones.
+  std::vector<int32_t> produced_count_;
+  std::vector<int32_t> produced_;
 };
 
 // The individual rules, exposed for tests and for callers that compose them differently.
@@ -64,6 +76,10 @@ namespace sampling {
 
 void ApplyRepetitionPenalty(std::span<float> logits, std::span<const int32_t> previous,
                             float penalty);
+// logits[j] -= counts[j] * frequency + presence for every j in `distinct` (counts[j] > 0).
+void ApplyPresenceFrequencyPenalty(std::span<float> logits, std::span<const int32_t> distinct,
+                                   std::span<const int32_t> counts, float presence,
+                                   float frequency);
 int32_t ArgMax(std::span<const float> logits);
 // Ids of the candidates that survive top-k and top-p on `logits` (already temperature-scaled),
 // sorted by descending logit (ties: lower id first), with their renormalised probabilities.

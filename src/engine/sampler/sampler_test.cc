@@ -38,6 +38,52 @@ TEST(SamplingParamsTest, ValidationNamesTheParameter) {
   EXPECT_EQ(bad({.top_k = -1}).param(), "top_k");
   EXPECT_EQ(bad({.repetition_penalty = 0.0f}).param(), "repetition_penalty");
   EXPECT_EQ(bad({.repetition_penalty = INFINITY}).code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(bad({.presence_penalty = -2.0f, .frequency_penalty = 2.0f}).ok());
+  EXPECT_EQ(bad({.presence_penalty = 2.5f}).param(), "presence_penalty");
+  EXPECT_EQ(bad({.frequency_penalty = NAN}).param(), "frequency_penalty");
+}
+
+TEST(PresenceFrequencyPenaltyTest, MatchesOpenAiDefinition) {
+  const auto orig = RandomLogits(20, 2);
+  std::vector<int32_t> counts(20, 0);
+  counts[3] = 3;
+  counts[5] = 1;
+  const std::vector<int32_t> distinct = {3, 5, 25, -1};  // out-of-range ids are ignored
+  auto got = orig;
+  sampling::ApplyPresenceFrequencyPenalty(got, distinct, counts, 0.5f, 0.25f);
+  for (int i = 0; i < 20; ++i) {
+    float want = orig[i];
+    if (i == 3) want -= 3 * 0.25f + 0.5f;
+    if (i == 5) want -= 1 * 0.25f + 0.5f;
+    EXPECT_FLOAT_EQ(got[i], want) << i;
+  }
+}
+
+TEST(PresenceFrequencyPenaltyTest, CountsOnlyTheTokensTheSamplerProduced) {
+  // Greedy on fixed logits repeats token 0 forever; a presence penalty larger than the gap
+  // moves it on to the next best token after the first, and never back while penalised.
+  const std::vector<float> base = {3.0f, 2.5f, 2.0f, 0.0f};
+  const std::vector<int32_t> prompt = {0, 0, 0};  // the prompt does not count
+  Sampler plain({.temperature = 0.0f});
+  Sampler presence({.temperature = 0.0f, .presence_penalty = 1.0f});
+  std::vector<int32_t> got;
+  for (int i = 0; i < 4; ++i) {
+    auto l = base;
+    EXPECT_EQ(plain.Sample(l, prompt), 0);
+    l = base;
+    got.push_back(presence.Sample(l, prompt));
+  }
+  // 0 (3.0); then 1 (2.5 > 3 - 1); then 0 again (3 - 1 = 2.0 ties token 2, lower id wins, and
+  // 1 is down to 1.5); then 0 once more: a presence penalty does not grow with repeats.
+  EXPECT_EQ(got, (std::vector<int32_t>{0, 1, 0, 0}));
+  // A frequency penalty does: token 0 is worth 3, 2, 2 (tie, lower id), then 1 < 2 (token 2).
+  Sampler frequency({.temperature = 0.0f, .frequency_penalty = 1.0f});
+  got.clear();
+  for (int i = 0; i < 4; ++i) {
+    auto l = base;
+    got.push_back(frequency.Sample(l, {}));
+  }
+  EXPECT_EQ(got, (std::vector<int32_t>{0, 1, 0, 2}));
 }
 
 TEST(RepetitionPenaltyTest, MatchesHuggingFaceDefinition) {
