@@ -68,7 +68,8 @@ void DeclareServeOptions(config::Config& cfg, ServeOptionValues& v) {
              "An event stream with no event for this long is closed");
   cfg.Int("auth.cache_ttl_ms", &v.auth_cache_ttl_ms, 1000, 0, 3'600'000,
           "How long API key lookups are cached (a revocation elsewhere applies after this)");
-  cfg.Int("gateway.blocking_threads", &v.blocking_threads, 16, 1, 1024,
+  // The default is the value v holds when declared: 16 for serve, 64 for the cluster commands.
+  cfg.Int("gateway.blocking_threads", &v.blocking_threads, v.blocking_threads, 1, 1024,
           "Threads for blocking store, ledger and broker calls");
 }
 

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Distributed-mode benchmarks, with RabbitMQ, PostgreSQL and Redis on this machine (private
+# servers on free loopback ports in a temporary folder, stopped at the end):
+#  1. accepted asynchronous requests per second: wrk POSTing /v1/requests to one
+#     `inferline gateway` (auth, validation, exact prompt token count, the Redis reservation
+#     over every window, the PostgreSQL record and outbox row in one group-committed
+#     transaction, the relay's confirmed publish to RabbitMQ), with no worker running, so that
+#     only admission is measured;
+#  2. the median latency a synchronous completion adds over calling the engine directly:
+#     bench_platform_latency against the gateway once one worker and one collector run.
+#
+#   bench/distributed/run.sh [build-dir]      (default build/release; built if missing)
+#
+# Env: DURATION (10s), CONNECTIONS (64), WRK_THREADS (2), SERVER_THREADS (2: the gateway's HTTP
+# io threads), RUNS (100 sync requests), MAX_TOKENS (8), ENGINE_THREADS (1),
+# PG_FSYNC (1: PostgreSQL with fsync and synchronous_commit on; 0: off, as the tests run it).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+BUILD="${1:-$ROOT/build/release}"
+DURATION="${DURATION:-10s}"
+CONNECTIONS="${CONNECTIONS:-64}"
+WRK_THREADS="${WRK_THREADS:-2}"
+SERVER_THREADS="${SERVER_THREADS:-2}"
+RUNS="${RUNS:-100}"
+MAX_TOKENS="${MAX_TOKENS:-8}"
+ENGINE_THREADS="${ENGINE_THREADS:-1}"
+PG_FSYNC="${PG_FSYNC:-1}"
+
+TOOLS=(inferline bench_platform_latency inferline_postgres_server rabbitmq_test_server)
+missing=0
+for t in "${TOOLS[@]}"; do [[ -x "$BUILD/bin/$t" ]] || missing=1; done
+if [[ $missing == 1 ]]; then
+  cmake --preset release -S "$ROOT" >/dev/null
+  ninja -C "$BUILD" -j2 "${TOOLS[@]}" >/dev/null
+fi
+BIN="$BUILD/bin/inferline"
+for tool in wrk python3 curl redis-server; do
+  command -v "$tool" >/dev/null || { echo "missing $tool (scripts/setup.sh installs it)" >&2; exit 1; }
+done
+
+TMP="$(mktemp -d)"
+chmod 755 "$TMP"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  [[ -f "$TMP/rabbitmq.state" ]] && "$BUILD/bin/rabbitmq_test_server" stop "$TMP/rabbitmq.state" >/dev/null 2>&1
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+wait_for_port() {
+  for _ in $(seq 1 600); do
+    if python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "nothing listening on port $1" >&2
+  return 1
+}
+wait_for_file() {
+  for _ in $(seq 1 1200); do [[ -s "$1" ]] && return 0; sleep 0.1; done
+  echo "$1 never appeared" >&2
+  return 1
+}
+
+echo "== starting RabbitMQ, PostgreSQL (fsync=$PG_FSYNC) and Redis" >&2
+"$BUILD/bin/rabbitmq_test_server" start "$TMP/rabbitmq.state" >&2
+RABBITMQ_URL="$(sed -n 's/^url=//p' "$TMP/rabbitmq.state")"
+PG_ARGS=(--url-file "$TMP/pg.url")
+[[ "$PG_FSYNC" == 1 ]] && PG_ARGS+=(--fsync)
+"$BUILD/bin/inferline_postgres_server" "${PG_ARGS[@]}" >"$TMP/pg.log" 2>&1 &
+PIDS+=($!)
+wait_for_file "$TMP/pg.url"
+POSTGRES_URL="$(cat "$TMP/pg.url")"
+REDIS_PORT="$(free_port)"
+mkdir -p "$TMP/redis"
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --dir "$TMP/redis" --save "" \
+  --appendonly no --daemonize no --logfile "$TMP/redis.log" &
+PIDS+=($!)
+wait_for_port "$REDIS_PORT"
+
+ADMIN_KEY="sk-il-$(python3 -c 'import secrets,string; a=string.digits+string.ascii_letters; print("".join(secrets.choice(a) for _ in range(40)))')"
+# Every window limited (so that the Lua script does its full work), none reachable in the run.
+PLANS='{bench: {requests_per_minute: 1000000000, tokens_per_minute: 1000000000000, requests_per_day: 1000000000, tokens_per_day: 1000000000000, requests_per_month: 1000000000, tokens_per_month: 1000000000000, max_concurrent: 1000000000}}'
+COMMON=(--rabbitmq-url "$RABBITMQ_URL" --rabbitmq-queue-prefix bench. --rabbitmq-max-length 100000000
+        --postgres-url "$POSTGRES_URL" --redis-url "redis://127.0.0.1:$REDIS_PORT"
+        --admin-key "$ADMIN_KEY" --quota-plans "$PLANS" --engine-threads "$ENGINE_THREADS"
+        --log-level warn)
+"$BIN" migrate "${COMMON[@]}" >"$TMP/migrate.log" 2>&1
+
+GATEWAY_PORT="$(free_port)"
+"$BIN" gateway "${COMMON[@]}" --host 127.0.0.1 --port "$GATEWAY_PORT" \
+  --http-io-threads "$SERVER_THREADS" --http-access-log=false ${GATEWAY_ARGS:-} >"$TMP/gateway.log" 2>&1 &
+PIDS+=($!)
+wait_for_port "$GATEWAY_PORT"
+KEY="$(curl -sf -X POST "http://127.0.0.1:$GATEWAY_PORT/v1/admin/keys" \
+  -H "Authorization: Bearer $ADMIN_KEY" -H 'Content-Type: application/json' \
+  -d '{"user":"bench","plan":"bench"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$GATEWAY_PORT/v1/requests" \
+  -H "Authorization: Bearer $KEY" -H 'Content-Type: application/json' \
+  -d '{"model":"kjv-small","prompt":"x","max_tokens":1}')
+[[ "$code" == 202 ]] || { echo "admission probe answered $code" >&2; cat "$TMP/gateway.log" >&2; exit 1; }
+
+echo "== inferline gateway POST /v1/requests, $SERVER_THREADS io threads, no worker" >&2
+OURS_OUT="$(INFERLINE_BENCH_KEY="$KEY" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" \
+  -s "$ROOT/bench/platform/post_request.lua" "http://127.0.0.1:$GATEWAY_PORT")"
+echo "$OURS_OUT" >&2
+read -r ACCEPTED OTHER SECONDS_RUN < <(awk '/^accepted/ {print $2, $4, $6}' <<<"$OURS_OUT")
+ACCEPTED_RPS="$(python3 -c "print(f'{$ACCEPTED/$SECONDS_RUN:.0f}')")"
+OURS_MEAN="$(awk '/^ +Latency/ {print $2; exit}' <<<"$OURS_OUT")"
+# Everything accepted must reach RabbitMQ: wait for the relay to have published every row
+# (the accepted requests and the probe).
+published=0
+for _ in $(seq 1 600); do
+  published="$(curl -s "http://127.0.0.1:$GATEWAY_PORT/metrics" |
+    awk '/^inferline_store_outbox_published_total[ {]/ {s += $NF} END {printf "%d", s}')"
+  (( published >= ACCEPTED + 1 )) && break
+  sleep 0.5
+done
+echo "outbox rows published: $published of $((ACCEPTED + 1))" >&2
+
+# --- Sync latency: one worker and one collector join. The queue still holds the requests
+# accepted above; the test drains it first (they are 8-token requests) by waiting for the
+# worker to catch up, so that the sync requests do not queue behind them.
+"$BIN" collector "${COMMON[@]}" --host 127.0.0.1 --port "$(free_port)" >"$TMP/collector.log" 2>&1 &
+PIDS+=($!)
+"$BIN" worker "${COMMON[@]}" --host 127.0.0.1 --port "$(free_port)" --engine-max-slots 4 \
+  >"$TMP/worker.log" 2>&1 &
+PIDS+=($!)
+SYNC_OUT=""
+if [[ "${SKIP_SYNC:-0}" != 1 ]]; then
+  echo "== draining the accepted requests before the sync runs" >&2
+  for _ in $(seq 1 3600); do
+    ready="$(curl -s "http://127.0.0.1:$GATEWAY_PORT/metrics" |
+      awk '/^inferline_queue_depth[ {]/ {s += $NF} END {printf "%d", s}')"
+    [[ "$ready" == 0 ]] && break
+    sleep 1
+  done
+  SYNC_OUT="$("$BUILD/bin/bench_platform_latency" --port "$GATEWAY_PORT" --key "$KEY" \
+    --model "$ROOT/models/kjv-small" --runs "$RUNS" --max-tokens "$MAX_TOKENS" \
+    --threads "$ENGINE_THREADS" --slots 4)"
+  echo "$SYNC_OUT" >&2
+fi
+
+echo
+echo "wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION; $(nproc) cores; RabbitMQ, PostgreSQL (fsync=$PG_FSYNC) and Redis on this machine; $(date -u +%Y-%m-%d)"
+printf '%-52s %12s\n' "" "requests/s"
+printf '%-52s %12s\n' "inferline gateway POST /v1/requests (202 accepted)" "$ACCEPTED_RPS"
+echo "refused or failed during the run: $OTHER; mean admission latency (wrk): $OURS_MEAN"
+echo
+echo "$SYNC_OUT"
