@@ -133,6 +133,15 @@ void Collector::Handle(const queue::Delivery& d) {
     return;
   }
   Result<ApplyReport> applied = Apply(*parsed);
+  if (!applied.ok() && applied.status().code() == StatusCode::kUnavailable) {
+    bool lease_lost = false;
+    applied = ApplyHolding(d, *parsed, applied.status(), &lease_lost);
+    if (lease_lost) {
+      log::WarnFor(parsed->request_id, "lost the result's lease while waiting for the store; "
+                                       "the broker delivers it again");
+      return;
+    }
+  }
   if (!applied.ok()) {
     log::WarnFor(parsed->request_id, "cannot record the result yet: {}",
                  applied.status().ToString());
@@ -151,6 +160,45 @@ void Collector::Handle(const queue::Delivery& d) {
     // The lease lapsed and the result will come again; replaying it is harmless.
     log::WarnFor(parsed->request_id, "ack of the result failed: {}", st.ToString());
   }
+}
+
+Result<ApplyReport> Collector::ApplyHolding(const queue::Delivery& d,
+                                            const protocol::ResultMessage& result, Status first,
+                                            bool* lease_lost) {
+  using Clock = std::chrono::steady_clock;
+  using std::chrono::milliseconds;
+  const std::string& id = result.request_id;
+  log::WarnFor(id, "cannot record the result yet ({}); holding it and retrying for up to {:.1f} s",
+               first.ToString(), std::chrono::duration<double>(options_.store_outage_hold).count());
+  const auto started = Clock::now();
+  auto next_extend = started + options_.visibility_timeout / 3;
+  milliseconds backoff(100);
+  Result<ApplyReport> last = std::move(first);
+  while (!stopping_ && Clock::now() - started < options_.store_outage_hold) {
+    metrics_.retries_total.Inc();
+    for (auto until = Clock::now() + backoff; !stopping_ && Clock::now() < until;) {
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    backoff = std::min(backoff * 2, milliseconds(2000));
+    if (Clock::now() >= next_extend) {
+      if (Status st = broker_.ExtendLease(d, options_.visibility_timeout); !st.ok()) {
+        if (st.code() == StatusCode::kFailedPrecondition) {
+          *lease_lost = true;
+          return st;
+        }
+        log::WarnFor(id, "extending the result's lease while waiting for the store: {}",
+                     st.message());
+      }
+      next_extend = Clock::now() + options_.visibility_timeout / 3;
+    }
+    last = Apply(result);
+    if (last.ok()) {
+      log::InfoFor(id, "the store answers again; result recorded");
+      return last;
+    }
+    if (last.status().code() != StatusCode::kUnavailable) return last;
+  }
+  return last;
 }
 
 Result<ApplyReport> Collector::Apply(const protocol::ResultMessage& result) {

@@ -5,9 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "collector/recovery.h"
 #include "collector/testing/pipeline_fixture.h"
 #include "protocol/event_data.h"
+#include "store/testing/outage_store.h"
 
 namespace inferline::collector {
 namespace {
@@ -173,6 +176,36 @@ TEST_F(CollectorTest, UnreadableAndUnknownResultsAreSetAside) {
   EXPECT_EQ(results->dead, 1);
   EXPECT_GE(ResultsCounter("invalid"), 1);
   EXPECT_EQ(ResultsCounter("unknown"), 1);
+}
+
+TEST_F(CollectorTest, AStoreOutageHoldsTheResultInsteadOfSpendingItsDeliveries) {
+  // Giving the result back at once would count a delivery each time (3 allowed) and an outage
+  // of a few seconds would dead-letter it. The collector keeps it, extends its lease, retries.
+  store::testing::OutageStore store(*seams_.store);
+  CollectorOptions o = CollectorOpts();
+  o.visibility_timeout = 600ms;  // the outage outlasts several leases
+  collector_ = std::make_unique<Collector>(*seams_.broker, store, *ledger_, seams_.bus, o);
+  AcceptOne("held");
+  PublishResult(Result("held", protocol::FinalStatus::kCompleted, 3, 4));
+  store.down = true;
+  std::thread flip([&] {
+    std::this_thread::sleep_for(2500ms);
+    store.down = false;
+  });
+  auto n = collector_->ProcessBatch(0ms);  // returns once the store is back
+  flip.join();
+  ASSERT_TRUE(n.ok()) << n.status().ToString();
+  EXPECT_EQ(*n, 1);
+  EXPECT_GE(store.finalize_calls.load(), 4) << "retried with backoff";
+  EXPECT_EQ(seams_.Record("held").status, store::RequestStatus::kCompleted);
+  EXPECT_EQ(TokensUsed(), 7);
+  EXPECT_EQ(TokensReserved(), 0);
+  auto results = seams_.broker->Stats(queue::kResultsQueue);
+  ASSERT_TRUE(results.ok());
+  EXPECT_EQ(results->ready + results->leased + results->dead, 0);
+  auto dlq = seams_.broker->Stats(queue::DeadLetterQueueName(queue::kResultsQueue));
+  ASSERT_TRUE(dlq.ok());
+  EXPECT_EQ(dlq->dead, 0);
 }
 
 TEST_F(CollectorTest, RunsItsOwnLoopUntilStopped) {

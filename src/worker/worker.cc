@@ -190,6 +190,49 @@ void Worker::ConsumeLoop() {
   }
 }
 
+Result<bool> Worker::MarkRunningHolding(queue::Delivery& d, const std::string& request_id,
+                                        bool* lease_lost) {
+  using std::chrono::milliseconds;
+  const auto started = SteadyClock::now();
+  auto next_extend = started + options_.visibility_timeout / 3;
+  milliseconds backoff(100);
+  bool warned = false;
+  while (true) {
+    Result<bool> marked = store_.MarkRunning(request_id, options_.worker_id, options_.now());
+    if (marked.ok() || marked.status().code() != StatusCode::kUnavailable) {
+      if (warned && marked.ok()) {
+        log::InfoFor(request_id, "the store answers again; starting the request");
+      }
+      return marked;
+    }
+    const auto now = SteadyClock::now();
+    if (stopping_ || now - started >= options_.store_outage_hold) return marked;
+    if (!warned) {
+      log::WarnFor(request_id,
+                   "cannot mark running ({}); holding the request and retrying for up to {:.1f} s",
+                   marked.status().ToString(),
+                   std::chrono::duration<double>(options_.store_outage_hold).count());
+      warned = true;
+    }
+    {
+      std::unique_lock lock(mu_);
+      changed_.wait_for(lock, backoff, [&] { return stopping_.load(); });
+    }
+    backoff = std::min(backoff * 2, milliseconds(2000));
+    if (SteadyClock::now() >= next_extend) {
+      if (Status st = broker_.ExtendLease(d, options_.visibility_timeout); !st.ok()) {
+        if (st.code() == StatusCode::kFailedPrecondition) {
+          *lease_lost = true;
+          return marked;
+        }
+        log::WarnFor(request_id, "extending the lease while waiting for the store: {}",
+                     st.message());
+      }
+      next_extend = SteadyClock::now() + options_.visibility_timeout / 3;
+    }
+  }
+}
+
 void Worker::HandleDelivery(queue::Delivery d) {
   if (d.dead_lettered) {
     HandleDeadLetter(d);
@@ -241,9 +284,16 @@ void Worker::HandleDelivery(queue::Delivery d) {
     if (PublishAndAck(d, early)) Count("expired");
     return;
   }
-  Result<bool> marked = store_.MarkRunning(m.request_id, options_.worker_id, now);
+  bool lease_lost = false;
+  Result<bool> marked = MarkRunningHolding(d, m.request_id, &lease_lost);
+  if (lease_lost) {
+    log::WarnFor(m.request_id, "lost the delivery's lease while the store was unavailable; "
+                               "the broker delivers it again");
+    Count("requeued");
+    return;
+  }
   if (!marked.ok() && marked.status().code() != StatusCode::kNotFound) {
-    log::WarnFor(m.request_id, "cannot mark running ({}); retrying later",
+    log::WarnFor(m.request_id, "cannot mark running ({}); giving the request back",
                  marked.status().ToString());
     if (auto r = broker_.Nack(d, true, options_.retry_delay); !r.ok()) {
       log::WarnFor(m.request_id, "nack: {}", r.status().message());

@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+
 #include "protocol/event_data.h"
+#include "store/testing/outage_store.h"
 #include "worker/testing/embedded_seams.h"
 #include "worker/testing/fake_backend.h"
 
@@ -13,6 +16,7 @@ namespace inferline::worker {
 namespace {
 
 using namespace std::chrono_literals;
+using store::testing::OutageStore;
 using testing::EmbeddedSeams;
 using testing::EventLog;
 using testing::FakeBackend;
@@ -20,6 +24,7 @@ using testing::FakeScript;
 using testing::WaitFor;
 
 constexpr char kModel[] = "fake-model";
+
 
 class WorkerTest : public ::testing::Test {
  protected:
@@ -312,6 +317,54 @@ TEST_F(WorkerTest, ExtendsTheLeaseOfALongGeneration) {
   auto results = TakeResults(1);
   ASSERT_EQ(results.size(), 1u);
   EXPECT_EQ(backend_->submitted(), 1);
+}
+
+TEST_F(WorkerTest, AStoreOutageHoldsTheDeliveryInsteadOfSpendingItsDeliveries) {
+  // Every give-back would count a delivery (3 allowed): an outage of a few seconds must not
+  // dead-letter an accepted request. The worker keeps the delivery, extends its lease and
+  // retries until the store answers.
+  OutageStore store(*seams_.store);
+  store.down = true;
+  WorkerOptions o = Options();
+  o.visibility_timeout = 600ms;  // the outage outlasts several leases
+  backend_ = std::make_shared<FakeBackend>(2);
+  backend_->SetDefaultScript(script_);
+  worker_ = std::make_unique<Worker>(*seams_.broker, store, seams_.bus, backend_, o);
+  ASSERT_TRUE(worker_->Start().ok());
+  Accept("during-outage");
+  ASSERT_TRUE(WaitFor([&] { return store.mark_running_calls >= 1; }));
+  std::this_thread::sleep_for(2500ms);
+  EXPECT_EQ(backend_->submitted(), 0);
+  auto s = Stats(queue::RequestQueueName(kModel));
+  EXPECT_EQ(s.leased, 1) << "the worker holds the delivery";
+  EXPECT_EQ(s.dead, 0);
+  EXPECT_GE(store.mark_running_calls.load(), 4) << "retried with backoff";
+  store.down = false;
+  auto results = TakeResults(1);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].status, protocol::FinalStatus::kCompleted);
+  EXPECT_EQ(Counter("requeued"), 0) << "never given back, however long the outage";
+  EXPECT_EQ(Stats(queue::DeadLetterQueueName(queue::RequestQueueName(kModel))).dead, 0);
+  EXPECT_EQ(backend_->submitted(), 1);
+}
+
+TEST_F(WorkerTest, AStoreOutageLongerThanTheHoldGivesTheRequestBack) {
+  OutageStore store(*seams_.store);
+  store.down = true;
+  WorkerOptions o = Options();
+  o.store_outage_hold = 300ms;
+  o.retry_delay = 10s;  // given back, it stays invisible long enough to be seen as ready later
+  backend_ = std::make_shared<FakeBackend>(2);
+  backend_->SetDefaultScript(script_);
+  worker_ = std::make_unique<Worker>(*seams_.broker, store, seams_.bus, backend_, o);
+  ASSERT_TRUE(worker_->Start().ok());
+  Accept("long-outage");
+  ASSERT_TRUE(WaitFor([&] {
+    auto s = Stats(queue::RequestQueueName(kModel));
+    return s.leased == 0 && store.mark_running_calls >= 2;
+  }));
+  EXPECT_EQ(Counter("requeued"), 1);
+  EXPECT_EQ(backend_->submitted(), 0);
 }
 
 TEST_F(WorkerTest, RejectsAModelNameThatMakesNoQueue) {

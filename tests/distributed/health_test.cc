@@ -1,7 +1,8 @@
-// Distributed: every process answers /healthz, /readyz and /metrics; /readyz follows the
-// backends (PostgreSQL stopped, Redis killed: 503 naming the backend, then ready again once it
-// is back), and while Redis is down the gateway refuses new requests with a clear 503 (quotas
-// fail closed) and accepts again afterwards.
+// Distributed: every process answers /healthz, /readyz and /metrics; PostgreSQL stopped for
+// seconds under load fails no accepted request (workers hold their deliveries instead of
+// spending them); /readyz follows the backends (PostgreSQL stopped, Redis killed: 503 naming
+// the backend, then ready again once it is back), and while Redis is down the gateway refuses
+// new requests with a clear 503 (quotas fail closed) and accepts again afterwards.
 //
 // Runs last in the binary (its source is last): the Redis restart empties Redis.
 #include <fmt/format.h>
@@ -68,6 +69,36 @@ TEST_F(Distributed, EveryProcessIsHealthyReadyAndExportsItsMetrics) {
       EXPECT_NE(m->body.find(name), std::string::npos) << m->body.substr(0, 2000);
     }
   }
+}
+
+TEST_F(Distributed, PostgresStoppedUnderLoadLosesNoAcceptedRequest) {
+  const std::string key = CreateUserKey(cluster(), "pgout");
+  ASSERT_FALSE(key.empty());
+  constexpr int kRequests = 60;
+  Submitted s = Submit(
+      port(), kRequests, 4,
+      [](int i) {
+        return fmt::format(R"({{"model":"kjv-small","prompt":"Psalm {} of David","max_tokens":60}})",
+                           i);
+      },
+      [&](int) { return key; });
+  ASSERT_EQ(s.accepted.size(), static_cast<size_t>(kRequests));
+  auto open_before = cluster().Sql(fmt::format(
+      "SELECT count(*) FROM requests WHERE id IN {} AND status IN ('queued','running')",
+      SqlList(s.accepted)));
+  ASSERT_TRUE(open_before.ok());
+  ASSERT_TRUE(cluster().postgres().Stop().ok());
+  std::this_thread::sleep_for(seconds(8));
+  ASSERT_TRUE(cluster().postgres().Resume().ok());
+  std::printf("[ measure  ] PostgreSQL down for 8 s with %lld of %d requests open\n",
+              static_cast<long long>(open_before->Int(0, 0)), kRequests);
+
+  std::vector<std::string> open = WaitTerminal(cluster(), s.accepted);
+  ASSERT_TRUE(open.empty()) << open.size() << " never finished\n" << cluster().Logs();
+  std::map<std::string, int64_t> counts = StatusCounts(cluster(), s.accepted);
+  EXPECT_EQ(counts["completed"], kRequests) << ::testing::PrintToString(counts);
+  ExpectOneLedgerRowPerCompleted(cluster(), s.accepted);
+  ExpectAccountingAgrees(cluster(), port(), "pgout", key, "after a PostgreSQL outage");
 }
 
 TEST_F(Distributed, ReadinessFollowsTheBackendsAndQuotasFailClosedWithoutRedis) {
