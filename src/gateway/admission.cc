@@ -115,7 +115,8 @@ Result<PreparedPrompt> Admission::Prepare(const ServedModel& model,
 }
 
 AdmitFailure Admission::QuotaRefusal(const Principal& principal, const quota::Exceeded& ex,
-                                     int64_t tokens, store::Time now) {
+                                     int64_t tokens, store::Time now,
+                                     std::optional<std::vector<quota::WindowUsage>> usage) {
   AdmitFailure f;
   f.exceeded = ex;
   f.result = "quota_exceeded";
@@ -140,9 +141,13 @@ AdmitFailure Admission::QuotaRefusal(const Principal& principal, const quota::Ex
   }
   (void)tokens;
   f.status = Status(StatusCode::kResourceExhausted, message, std::string(LimitKey(ex.window)));
-  Result<std::vector<quota::WindowUsage>> usage =
-      ledger_.Usage(principal.user_id, principal.limits, now);
-  if (usage.ok()) f.usage = std::move(*usage);
+  if (usage) {
+    f.usage = std::move(*usage);
+  } else {
+    Result<std::vector<quota::WindowUsage>> read =
+        ledger_.Usage(principal.user_id, principal.limits, now);
+    if (read.ok()) f.usage = std::move(*read);
+  }
   return f;
 }
 
@@ -195,7 +200,15 @@ AdmitOutcome Admission::Admit(const Principal& principal, GenerationRequest requ
   const store::Time now = a.created_at;
 
   quota::ReserveRequest rr{principal.user_id, a.request_id, a.reserved_tokens, 1};
-  Result<quota::ReserveOutcome> reserved = ledger_.Reserve(rr, principal.limits, now);
+  // The usage after the reservation comes back with it (one round trip for Redis): the
+  // x-ratelimit-* headers and a refusal's details need it.
+  std::optional<std::vector<quota::WindowUsage>> usage_after;
+  Result<quota::ReserveOutcome> reserved = [&]() -> Result<quota::ReserveOutcome> {
+    ASSIGN_OR_RETURN(quota::QuotaLedger::ReserveReport report,
+                     ledger_.ReserveReportingUsage(rr, principal.limits, now));
+    usage_after = std::move(report.usage);
+    return std::move(report.outcome);
+  }();
   if (!reserved.ok() && reserved.status().code() == StatusCode::kUnavailable &&
       options_.quota_fail_open) {
     // Configured to fail open: the request runs unmetered (settling it later finds no
@@ -214,7 +227,8 @@ AdmitOutcome Admission::Admit(const Principal& principal, GenerationRequest requ
                 "error", "quota_unavailable");
   }
   if (!reserved->granted) {
-    out.failure = QuotaRefusal(principal, *reserved->exceeded, a.reserved_tokens, now);
+    out.failure = QuotaRefusal(principal, *reserved->exceeded, a.reserved_tokens, now,
+                               std::move(usage_after));
     return out;
   }
 
@@ -300,9 +314,13 @@ AdmitOutcome Admission::Admit(const Principal& principal, GenerationRequest requ
     return fail(Unavailable("the request could not be recorded; please retry"), "error");
   }
 
-  Result<std::vector<quota::WindowUsage>> usage =
-      ledger_.Usage(principal.user_id, principal.limits, now);
-  if (usage.ok()) a.usage = std::move(*usage);
+  if (usage_after) {
+    a.usage = std::move(*usage_after);
+  } else if (!a.unmetered) {
+    Result<std::vector<quota::WindowUsage>> usage =
+        ledger_.Usage(principal.user_id, principal.limits, now);
+    if (usage.ok()) a.usage = std::move(*usage);
+  }
   out.admitted = std::move(a);
   return out;
 }

@@ -51,6 +51,24 @@ class QuotaLedger {
                                                                const Limits& limits,
                                                                Time now) = 0;
 
+  // Reserve, and the usage of every window as it stands right after it (granted or not: for the
+  // x-ratelimit-* headers and the refusal's message), in one call where the ledger can do that
+  // in one round trip. `usage` is absent when reading it failed; the reservation's outcome
+  // stands either way. The default calls Reserve, then Usage.
+  struct ReserveReport {
+    ReserveOutcome outcome;
+    std::optional<std::vector<WindowUsage>> usage;
+  };
+  [[nodiscard]] virtual Result<ReserveReport> ReserveReportingUsage(const ReserveRequest& request,
+                                                                    const Limits& limits,
+                                                                    Time now) {
+    ASSIGN_OR_RETURN(ReserveOutcome outcome, Reserve(request, limits, now));
+    ReserveReport report{.outcome = std::move(outcome), .usage = std::nullopt};
+    Result<std::vector<WindowUsage>> usage = Usage(request.user_id, limits, now);
+    if (usage.ok()) report.usage = std::move(*usage);
+    return report;
+  }
+
   // Outstanding reservations, for recovery after a restart.
   [[nodiscard]] virtual Result<std::vector<ReservationInfo>> ListReservations() = 0;
 };

@@ -249,12 +249,47 @@ TYPED_TEST_P(QuotaLedgerContractTest, OutstandingReservationsSurviveARestart) {
   }
 }
 
+TYPED_TEST_P(QuotaLedgerContractTest, ReserveReportingUsageSeesItsOwnReservation) {
+  Limits l{.concurrent_requests = 5, .requests_per_minute = 10, .tokens_per_day = 100};
+  Time now = Utc(2024, 3, 10, 12);
+  auto compare = [&](const std::vector<WindowUsage>& got) {
+    auto want = this->ledger().Usage("u", l, now);
+    ASSERT_TRUE(want.ok());
+    ASSERT_EQ(got.size(), want->size());
+    for (size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].window, (*want)[i].window);
+      EXPECT_EQ(got[i].used, (*want)[i].used) << WindowName(got[i].window);
+      EXPECT_EQ(got[i].reserved, (*want)[i].reserved) << WindowName(got[i].window);
+      EXPECT_EQ(got[i].remaining, (*want)[i].remaining) << WindowName(got[i].window);
+    }
+  };
+  auto granted = this->ledger().ReserveReportingUsage(Req("a", 60), l, now);
+  ASSERT_TRUE(granted.ok()) << granted.status().ToString();
+  EXPECT_TRUE(granted->outcome.granted);
+  ASSERT_TRUE(granted->usage.has_value());
+  EXPECT_EQ(Find(*granted->usage, Window::kDailyTokens).reserved, 60);
+  EXPECT_EQ(Find(*granted->usage, Window::kDailyTokens).remaining, 40);
+  EXPECT_EQ(Find(*granted->usage, Window::kConcurrentRequests).reserved, 1);
+  compare(*granted->usage);
+  auto refused = this->ledger().ReserveReportingUsage(Req("b", 50), l, now);
+  ASSERT_TRUE(refused.ok()) << refused.status().ToString();
+  EXPECT_FALSE(refused->outcome.granted);
+  ASSERT_TRUE(refused->outcome.exceeded.has_value());
+  EXPECT_EQ(refused->outcome.exceeded->window, Window::kDailyTokens);
+  ASSERT_TRUE(refused->usage.has_value());
+  EXPECT_EQ(Find(*refused->usage, Window::kDailyTokens).reserved, 60);  // nothing charged
+  compare(*refused->usage);
+  EXPECT_EQ(this->ledger().ReserveReportingUsage(Req("a", 1), l, now).status().code(),
+            StatusCode::kAlreadyExists);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(QuotaLedgerContractTest, RefusesPastTheDailyLimitWithTheResetTime,
                             ARefusalChargesNoWindow, RetryAfterIsTheLongestOfTheFullWindows,
                             SettleRefundsTheUnusedPartOnce, ARequestLargerThanTheLimitNeverFits,
                             DailyWindowResetsAtUtcMidnight, MonthlyWindowResetsOnTheFirst,
                             SettlingAfterMidnightChargesTheDayOfTheReservation,
                             MinuteWindowSlides, RacingReservesNeverOverspend, RejectsBadInput,
-                            OutstandingReservationsSurviveARestart);
+                            OutstandingReservationsSurviveARestart,
+                            ReserveReportingUsageSeesItsOwnReservation);
 
 }  // namespace inferline::quota::contract

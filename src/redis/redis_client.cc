@@ -141,6 +141,42 @@ Result<Reply> RedisClient::Eval(const RedisScript& script, const std::vector<std
       [&](RedisConnection& c) { return EvalOn(c, script, keys, args); });
 }
 
+Result<std::vector<Reply>> RedisClient::EvalThen(
+    const RedisScript& script, const std::vector<std::string>& keys,
+    const std::vector<std::string>& args, const std::vector<std::vector<std::string>>& then) {
+  return WithConnection([&](RedisConnection& c) -> Result<std::vector<Reply>> {
+    std::vector<Reply> out;
+    out.reserve(then.size() + 1);
+    const std::string sha = script.sha();
+    if (!sha.empty()) {
+      std::vector<std::string> cmd{"EVALSHA", sha, std::to_string(keys.size())};
+      cmd.insert(cmd.end(), keys.begin(), keys.end());
+      cmd.insert(cmd.end(), args.begin(), args.end());
+      RETURN_IF_ERROR(c.Append(cmd));
+      for (const auto& t : then) RETURN_IF_ERROR(c.Append(t));
+      for (size_t i = 0; i <= then.size(); ++i) {
+        ASSIGN_OR_RETURN(Reply r, c.GetReply());
+        out.push_back(std::move(r));
+      }
+      if (!(out[0].is_error() && out[0].str.starts_with("NOSCRIPT"))) {
+        if (out[0].is_error()) return ErrorReply(out[0], "a Lua script");
+        return out;
+      }
+      // The server forgot the script (restarted): the script did not run and the commands
+      // behind it read the state before it. Run both again, the slow way.
+      out.clear();
+    }
+    ASSIGN_OR_RETURN(Reply r, EvalOn(c, script, keys, args));
+    out.push_back(std::move(r));
+    for (const auto& t : then) RETURN_IF_ERROR(c.Append(t));
+    for (size_t i = 0; i < then.size(); ++i) {
+      ASSIGN_OR_RETURN(Reply reply, c.GetReply());
+      out.push_back(std::move(reply));
+    }
+    return out;
+  });
+}
+
 Status RedisClient::Ping() {
   Result<Reply> r = Command({"PING"});
   return r.ok() ? Status::Ok() : r.status();

@@ -66,6 +66,12 @@ class RedisClient {
   // EVALSHA with EVAL fallback; a script error becomes Internal with Redis's message.
   [[nodiscard]] Result<Reply> Eval(const RedisScript& script, const std::vector<std::string>& keys,
                                    const std::vector<std::string>& args);
+  // Eval, then `then` in the same round trip (pipelined behind the script, so they see its
+  // effects). result[0] is the script's reply (a script error becomes Internal, as in Eval);
+  // the others are the commands' replies, error replies included.
+  [[nodiscard]] Result<std::vector<Reply>> EvalThen(
+      const RedisScript& script, const std::vector<std::string>& keys,
+      const std::vector<std::string>& args, const std::vector<std::vector<std::string>>& then);
   [[nodiscard]] Status Ping();
 
   // A connection outside the pool, for long-lived use (a pub/sub subscriber).

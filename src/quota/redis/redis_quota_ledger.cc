@@ -48,8 +48,11 @@ int64_t IntOr0(const Reply& r) {
 RedisQuotaLedger::RedisQuotaLedger(std::shared_ptr<redis::RedisClient> client)
     : client_(std::move(client)) {}
 
-Result<ReserveOutcome> RedisQuotaLedger::Reserve(const ReserveRequest& request,
-                                                 const Limits& limits, Time now) {
+namespace {
+
+// The reserve script's keys and arguments; InvalidArgument for bad input.
+Result<std::pair<std::vector<std::string>, std::vector<std::string>>> ReserveCall(
+    const ReserveRequest& request, const Limits& limits, Time now) {
   RETURN_IF_ERROR(CheckId(request.user_id, "user_id"));
   RETURN_IF_ERROR(CheckId(request.request_id, "request_id"));
   if (request.tokens < 0 || request.requests < 0) {
@@ -67,12 +70,14 @@ Result<ReserveOutcome> RedisQuotaLedger::Reserve(const ReserveRequest& request,
                                 std::to_string(p.day_end_ms),
                                 std::to_string(p.month_end_ms)};
   for (Window w : kAllWindows) args.push_back(std::to_string(limits.Get(w).value_or(-1)));
-  Result<Reply> r = client_->Eval(
-      ReserveScript(),
-      {keys::ReservationKey(request.request_id), std::string(keys::kReservationIndex)}, args);
-  if (!r.ok()) return Annotated(r.status(), "reserving");
-  const std::vector<Reply>& v = r->elements;
-  if (v.empty()) return Internal("quota ledger: the reserve script answered " + r->Describe());
+  std::vector<std::string> script_keys{keys::ReservationKey(request.request_id),
+                                       std::string(keys::kReservationIndex)};
+  return std::make_pair(std::move(script_keys), std::move(args));
+}
+
+Result<ReserveOutcome> ParseReserveReply(const Reply& r, const ReserveRequest& request) {
+  const std::vector<Reply>& v = r.elements;
+  if (v.empty()) return Internal("quota ledger: the reserve script answered " + r.Describe());
   int64_t code = IntOr0(v[0]);
   if (code == 1) return ReserveOutcome{.granted = true};
   if (code == -1) {
@@ -81,7 +86,7 @@ Result<ReserveOutcome> RedisQuotaLedger::Reserve(const ReserveRequest& request,
   }
   int64_t window = v.size() == 7 ? IntOr0(v[1]) : -1;
   if (window < 0 || window >= static_cast<int64_t>(kAllWindows.size())) {
-    return Internal("quota ledger: the reserve script answered " + r->Describe());
+    return Internal("quota ledger: the reserve script answered " + r.Describe());
   }
   Exceeded e{.window = kAllWindows[static_cast<size_t>(window)],
              .limit = IntOr0(v[2]),
@@ -92,25 +97,8 @@ Result<ReserveOutcome> RedisQuotaLedger::Reserve(const ReserveRequest& request,
   return ReserveOutcome{.granted = false, .exceeded = e};
 }
 
-Result<bool> RedisQuotaLedger::Settle(std::string_view request_id, int64_t actual_tokens,
-                                      Time now, std::optional<int64_t> actual_requests) {
-  if (actual_tokens < 0 || (actual_requests && *actual_requests < 0)) {
-    return InvalidArgument("actual amounts must be >= 0", "actual_tokens");
-  }
-  if (request_id.empty() || request_id.size() > kMaxIdBytes) return false;  // never reserved
-  Result<Reply> r = client_->Eval(
-      SettleScript(), {keys::ReservationKey(request_id), std::string(keys::kReservationIndex)},
-      {std::string(request_id), std::to_string(actual_tokens),
-       std::to_string(actual_requests.value_or(-1)), std::to_string(keys::UnixMillis(now))});
-  if (!r.ok()) return Annotated(r.status(), "settling");
-  ASSIGN_OR_RETURN(int64_t settled, r->AsInteger());
-  return settled == 1;
-}
-
-Result<std::vector<WindowUsage>> RedisQuotaLedger::Usage(std::string_view user_id,
-                                                        const Limits& limits, Time now) {
-  RETURN_IF_ERROR(CheckId(user_id, "user_id"));
-  RETURN_IF_ERROR(limits.Validate());
+// The reads behind Usage: every calendar counter and the concurrency count, then the minute.
+std::vector<std::vector<std::string>> UsageCommands(std::string_view user_id) {
   const std::string p = keys::UserPrefix(user_id);
   std::vector<std::string> mget{"MGET"};
   for (const char* kind : {"daily", "monthly"}) {
@@ -120,10 +108,11 @@ Result<std::vector<WindowUsage>> RedisQuotaLedger::Usage(std::string_view user_i
     }
   }
   mget.push_back(p + "concurrent");
-  Result<std::vector<Reply>> replies = client_->Pipeline({mget, {"HGETALL", p + "minute"}});
-  if (!replies.ok()) return Annotated(replies.status(), "reading usage");
-  const Reply& values = (*replies)[0];
-  const Reply& minute = (*replies)[1];
+  return {mget, {"HGETALL", p + "minute"}};
+}
+
+Result<std::vector<WindowUsage>> ParseUsage(const Reply& values, const Reply& minute,
+                                            const Limits& limits, Time now) {
   if (values.elements.size() != 11 || minute.type != Reply::Type::kArray) {
     return Internal("quota ledger: unexpected usage replies: " + values.Describe() + ", " +
                     minute.Describe());
@@ -173,6 +162,55 @@ Result<std::vector<WindowUsage>> RedisQuotaLedger::Usage(std::string_view user_i
     out.push_back(wu);
   }
   return out;
+}
+
+}  // namespace
+
+Result<ReserveOutcome> RedisQuotaLedger::Reserve(const ReserveRequest& request,
+                                                 const Limits& limits, Time now) {
+  ASSIGN_OR_RETURN(auto call, ReserveCall(request, limits, now));
+  Result<Reply> r = client_->Eval(ReserveScript(), call.first, call.second);
+  if (!r.ok()) return Annotated(r.status(), "reserving");
+  return ParseReserveReply(*r, request);
+}
+
+Result<QuotaLedger::ReserveReport> RedisQuotaLedger::ReserveReportingUsage(
+    const ReserveRequest& request, const Limits& limits, Time now) {
+  ASSIGN_OR_RETURN(auto call, ReserveCall(request, limits, now));
+  Result<std::vector<Reply>> replies =
+      client_->EvalThen(ReserveScript(), call.first, call.second, UsageCommands(request.user_id));
+  if (!replies.ok()) return Annotated(replies.status(), "reserving");
+  if (replies->size() != 3) return Internal("quota ledger: unexpected pipelined replies");
+  ASSIGN_OR_RETURN(ReserveOutcome outcome, ParseReserveReply((*replies)[0], request));
+  ReserveReport report{.outcome = std::move(outcome), .usage = std::nullopt};
+  Result<std::vector<WindowUsage>> usage =
+      ParseUsage((*replies)[1], (*replies)[2], limits, now);
+  if (usage.ok()) report.usage = std::move(*usage);
+  return report;
+}
+
+Result<bool> RedisQuotaLedger::Settle(std::string_view request_id, int64_t actual_tokens,
+                                      Time now, std::optional<int64_t> actual_requests) {
+  if (actual_tokens < 0 || (actual_requests && *actual_requests < 0)) {
+    return InvalidArgument("actual amounts must be >= 0", "actual_tokens");
+  }
+  if (request_id.empty() || request_id.size() > kMaxIdBytes) return false;  // never reserved
+  Result<Reply> r = client_->Eval(
+      SettleScript(), {keys::ReservationKey(request_id), std::string(keys::kReservationIndex)},
+      {std::string(request_id), std::to_string(actual_tokens),
+       std::to_string(actual_requests.value_or(-1)), std::to_string(keys::UnixMillis(now))});
+  if (!r.ok()) return Annotated(r.status(), "settling");
+  ASSIGN_OR_RETURN(int64_t settled, r->AsInteger());
+  return settled == 1;
+}
+
+Result<std::vector<WindowUsage>> RedisQuotaLedger::Usage(std::string_view user_id,
+                                                        const Limits& limits, Time now) {
+  RETURN_IF_ERROR(CheckId(user_id, "user_id"));
+  RETURN_IF_ERROR(limits.Validate());
+  Result<std::vector<Reply>> replies = client_->Pipeline(UsageCommands(user_id));
+  if (!replies.ok()) return Annotated(replies.status(), "reading usage");
+  return ParseUsage((*replies)[0], (*replies)[1], limits, now);
 }
 
 Result<std::vector<ReservationInfo>> RedisQuotaLedger::ListReservations() {

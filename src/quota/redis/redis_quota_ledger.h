@@ -32,6 +32,9 @@ class RedisQuotaLedger final : public QuotaLedger {
                                  Time now) override;
   Result<bool> Settle(std::string_view request_id, int64_t actual_tokens, Time now,
                       std::optional<int64_t> actual_requests = {}) override;
+  // The reserve script and the usage reads pipelined in one round trip.
+  Result<ReserveReport> ReserveReportingUsage(const ReserveRequest& request, const Limits& limits,
+                                              Time now) override;
   Result<std::vector<WindowUsage>> Usage(std::string_view user_id, const Limits& limits,
                                          Time now) override;
   Result<std::vector<ReservationInfo>> ListReservations() override;

@@ -217,6 +217,22 @@ TEST_F(RedisQuotaLedgerTest, RedisDownMeansUnavailableThenRecovers) {
   EXPECT_TRUE(back->granted);
 }
 
+TEST_F(RedisQuotaLedgerTest, ReserveReportingUsageSurvivesAScriptFlush) {
+  // The pipelined EVALSHA finds no script after a SCRIPT FLUSH (as after a Redis restart): the
+  // reservation must then run once, and the usage read must see it.
+  RedisQuotaLedger ledger(NewClient());
+  Limits l{.tokens_per_day = 100};
+  Time now = Utc(2024, 3, 10, 12);
+  ASSERT_TRUE(ledger.Reserve(Req("a", 10), l, now)->granted);  // the client learns the sha
+  ASSERT_TRUE(admin_->Command({"SCRIPT", "FLUSH"}).ok());
+  auto r = ledger.ReserveReportingUsage(Req("b", 20), l, now);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->outcome.granted);
+  ASSERT_TRUE(r->usage.has_value());
+  EXPECT_EQ(contract::Find(*r->usage, Window::kDailyTokens).reserved, 30);
+  EXPECT_EQ(Get("user:u:quota:daily:tokens:reserved"), 30);
+}
+
 TEST_F(RedisQuotaLedgerTest, LargeAmountsStayExact) {
   RedisQuotaLedger ledger(NewClient());
   int64_t big = 4'000'000'000'000'000;  // past Lua's %.14g, below 2^53
