@@ -138,8 +138,8 @@ class EngineTest : public ::testing::Test {
   }
   // One request alone in a fresh engine.
   EngineResult Alone(const EngineRequest& r) {
-    auto engine = MakeEngine();
     Recorder rec;
+    auto engine = MakeEngine();
     EXPECT_TRUE(engine->Submit(r, rec.For(0)).ok());
     EXPECT_TRUE(rec.WaitFor(1));
     return *rec.Get(0).result;
@@ -166,8 +166,8 @@ std::shared_ptr<const Model> EngineTest::model_;
 std::shared_ptr<const Tokenizer> EngineTest::tokenizer_;
 
 TEST_F(EngineTest, BatchedEqualsUnbatched) {
-  auto engine = MakeEngine();
   Recorder rec;
+  auto engine = MakeEngine();
   std::vector<EngineRequest> reqs;
   for (int i = 0; i < 16; ++i) {
     reqs.push_back(Greedy(i, 10 + i % 5));
@@ -196,8 +196,8 @@ TEST_F(EngineTest, BatchedEqualsUnbatched) {
 }
 
 TEST_F(EngineTest, SequencesJoinMidFlight) {
-  auto engine = MakeEngine();
   Recorder rec;
+  auto engine = MakeEngine();
   const EngineRequest first = Greedy(0, 30), second = Greedy(5, 12);
   // The second request is submitted from the first one's 6th token: it joins a running batch.
   std::atomic<int> joined_at{-1};
@@ -220,8 +220,8 @@ TEST_F(EngineTest, ChunkedPrefillOfALongPromptWhileOthersDecode) {
   EngineOptions o;
   o.prefill_chunk_tokens = 8;
   o.max_batch_tokens = 12;
-  auto engine = MakeEngine(o);
   Recorder rec;
+  auto engine = MakeEngine(o);
   std::vector<EngineRequest> reqs;
   for (int i = 0; i < 3; ++i) {
     reqs.push_back(Greedy(i, 40));
@@ -262,8 +262,8 @@ TEST_F(EngineTest, BackPressureQueuesAndCompletesEveryRequest) {
   EngineOptions o;
   o.max_slots = 2;
   o.num_threads = 1;  // sampling on the scheduler thread (the others use the model's pool)
-  auto engine = MakeEngine(o);
   Recorder rec;
+  auto engine = MakeEngine(o);
   std::promise<void> gate;
   std::shared_future<void> opened = gate.get_future().share();
   std::atomic<int> max_active{0};
@@ -297,8 +297,8 @@ TEST_F(EngineTest, BackPressureQueuesAndCompletesEveryRequest) {
 TEST_F(EngineTest, CancelFreesTheSlotWithinOneStep) {
   EngineOptions o;
   o.max_slots = 1;
-  auto engine = MakeEngine(o);
   Recorder rec;
+  auto engine = MakeEngine(o);
   EngineRequest a = Greedy(0, 100);
   a.ignore_eos = true;
   const EngineRequest b = Greedy(1, 5);
@@ -306,6 +306,8 @@ TEST_F(EngineTest, CancelFreesTheSlotWithinOneStep) {
   std::atomic<int64_t> cancel_step{-1};
   auto cancel_at_4 = [&](const TokenEvent& e) {
     if (e.index == 3) {
+      // The id is known once Submit returns, which a busy machine may delay past token 3.
+      while (a_id.load() == 0) std::this_thread::yield();
       cancel_step = engine->Stats().steps;
       engine->Cancel(a_id);
     }
@@ -336,9 +338,26 @@ TEST_F(EngineTest, CancelFreesTheSlotWithinOneStep) {
   EXPECT_TRUE(rc.events.empty());
 }
 
-TEST_F(EngineTest, CancelFromAnotherThreadTakesEffectBeforeTheNextStep) {
-  auto engine = MakeEngine();
+TEST_F(EngineTest, AWaitingRequestStartsWhenTheLastActiveOneFinishes) {
+  // One slot: b waits while a runs. When a's last step frees the only slot, nothing else is
+  // happening (no new request, no cancel): b must start anyway.
+  EngineOptions o;
+  o.max_slots = 1;
   Recorder rec;
+  auto engine = MakeEngine(o);
+  const EngineRequest a = Greedy(0, 3);
+  const EngineRequest b = Greedy(1, 3);
+  ASSERT_TRUE(engine->Submit(a, rec.For(0)).ok());
+  ASSERT_TRUE(engine->Submit(b, rec.For(1)).ok());
+  ASSERT_TRUE(rec.WaitFor(2)) << "a request was left waiting with a free slot";
+  ExpectSameAsReference(rec.Get(0), a);
+  ExpectSameAsReference(rec.Get(1), b);
+  EXPECT_EQ(engine->Waiting(), 0);
+}
+
+TEST_F(EngineTest, CancelFromAnotherThreadTakesEffectBeforeTheNextStep) {
+  Recorder rec;
+  auto engine = MakeEngine();
   EngineRequest a = Greedy(0, 200);
   a.ignore_eos = true;
   std::promise<void> started;
@@ -362,8 +381,8 @@ TEST_F(EngineTest, CancelFromAnotherThreadTakesEffectBeforeTheNextStep) {
 }
 
 TEST_F(EngineTest, SeedsAreDeterministicPerSequence) {
-  auto engine = MakeEngine();
   Recorder rec;
+  auto engine = MakeEngine();
   std::vector<EngineRequest> reqs;
   for (int i = 0; i < 6; ++i) {
     EngineRequest r = Greedy(i % 2, 15);  // same prompts, different seeds and settings
@@ -394,8 +413,8 @@ TEST_F(EngineTest, StopStringsCutTheTextAndHoldBackPrefixes) {
   const std::string stop = full.text.substr(full.text.size() / 2, 3);
   const size_t at = full.text.find(stop);
   r.stop = {stop, full.text.substr(0, 2) + "\x01"};
-  auto engine = MakeEngine();
   Recorder rec;
+  auto engine = MakeEngine();
   ASSERT_TRUE(engine->Submit(r, rec.For(0)).ok());
   ASSERT_TRUE(rec.WaitFor(1));
   const RunLog run = rec.Get(0);
@@ -408,9 +427,9 @@ TEST_F(EngineTest, StopStringsCutTheTextAndHoldBackPrefixes) {
 TEST_F(EngineTest, InvalidRequestsAndContextOverflowNameTheParameter) {
   EngineOptions o;
   o.max_context = 64;
+  Recorder rec;
   auto engine = MakeEngine(o);
   EXPECT_EQ(engine->MaxContext(), 64);
-  Recorder rec;
   EngineRequest r = Greedy(0, 1);
   r.max_tokens = 64 - static_cast<int>(r.prompt_ids.size()) + 1;
   auto over = engine->Submit(r, rec.For(0));
@@ -472,8 +491,8 @@ TEST_F(EngineTest, ShutdownCancelsEverythingAndRefusesNewWork) {
   EngineOptions o;
   o.max_slots = 1;
   o.num_threads = 2;  // also exercises sampling on a pool of the engine's own
-  auto engine = MakeEngine(o);
   Recorder rec;
+  auto engine = MakeEngine(o);
   std::promise<void> gate;
   std::shared_future<void> opened = gate.get_future().share();
   auto park = [opened](const TokenEvent& e) {
@@ -514,6 +533,7 @@ TEST(EngineKjvSmallTest, BatchedGreedyEqualsGenerator) {
   std::shared_ptr<const Tokenizer> tokenizer = std::move(*t);
   EngineOptions o;
   o.max_slots = 16;
+  Recorder rec;  // outlives the engine, whose thread calls into it
   auto engine = Engine::Create(model, tokenizer, o);
   ASSERT_TRUE(engine.ok()) << engine.status().ToString();
   const char* prompts[] = {"And God said", "In the beginning", "The LORD is my shepherd",
@@ -521,7 +541,6 @@ TEST(EngineKjvSmallTest, BatchedGreedyEqualsGenerator) {
                            "Unto thee, O LORD", "For God so loved", "And Moses spake",
                            "Then Jesus", "The heavens declare", "Praise ye the LORD",
                            "Now the serpent", "And Adam knew", "Hear, O Israel", "Vanity of"};
-  Recorder rec;
   std::vector<EngineRequest> reqs;
   for (int i = 0; i < 16; ++i) {
     EngineRequest r;

@@ -94,9 +94,11 @@ bool Scheduler::TakeInbox(std::vector<uint64_t>& cancels) {
   cancels.clear();
   {
     std::unique_lock<std::mutex> lock(mu_);
-    // Waiting requests imply full slots, so "no active sequence" means idle.
+    // Work to do: new requests or cancels, active sequences to step, or waiting requests (the
+    // step that just ran may have finished every active sequence and freed their slots).
     wake_.wait(lock, [&] {
-      return stopping_ || !inbox_.empty() || !cancels_.empty() || !order_.empty();
+      return stopping_ || !inbox_.empty() || !cancels_.empty() || !order_.empty() ||
+             !waiting_.empty();
     });
     if (stopping_) return false;
     incoming.swap(inbox_);
