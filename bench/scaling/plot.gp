@@ -8,8 +8,8 @@ set xrange [0:130]
 set grid
 set ylabel "workers (replicas)"
 plot out."/timeline-queue.csv" using ($1/60):4 skip 1 with steps lw 2 title "queue length (8 per worker)", \
-     out."/timeline-backlog.csv" using ($1/60):4 skip 1 with steps lw 2 title "token backlog (6000 per worker)", \
-     out."/timeline-both.csv" using ($1/60):4 skip 1 with steps lw 1 dt 2 title "both (deployed: 32 messages + 6000 tokens)"
+     out."/timeline-backlog.csv" using ($1/60):4 skip 1 with steps lw 2 title "token backlog (2000 per worker)", \
+     out."/timeline-both.csv" using ($1/60):4 skip 1 with steps lw 1 dt 2 title "both (deployed: 32 messages + 2000 tokens)"
 set ylabel "token backlog"
 plot out."/timeline-queue.csv" using ($1/60):3 skip 1 with lines title "scaling on queue length", \
      out."/timeline-backlog.csv" using ($1/60):3 skip 1 with lines title "scaling on token backlog"
@@ -33,4 +33,4 @@ plot "<grep ^queue ".out."/tradeoff.dat | sort -k2 -n" using 2:3 with linespoint
      "" using 2:3:4 with labels offset 1,0.7 notitle, \
      "<grep ^backlog ".out."/tradeoff.dat | sort -k2 -n" using 2:3 with linespoints pt 5 lw 2 title "token backlog", \
      "" using 2:3:4 with labels offset 1,0.7 notitle, \
-     "<grep ^both ".out."/tradeoff.dat" using 2:3 with points pt 3 ps 2.5 lw 2 title "both triggers (deployed: 32 messages + 6000 tokens)"
+     "<grep ^both ".out."/tradeoff.dat" using 2:3 with points pt 3 ps 2.5 lw 2 title "both triggers (deployed: 32 messages + 2000 tokens)"

@@ -14,15 +14,15 @@ mkdir -p "$OUT"
 sim() { python3 "$here/simulate.py" --trace "$here/trace.csv.gz" --params "$here/worker-params.json" "$@"; }
 
 # The base manifests (deploy/kubernetes/base/autoscaling.yaml): both triggers, 32 messages and
-# 6000 tokens per worker, 1-20 replicas; then each trigger alone over a range of targets.
-sim --policy both --queue-target 32 --backlog-target 6000 --timeline "$OUT/timeline-both.csv" |
+# 2000 tokens per worker, 1-20 replicas; then each trigger alone over a range of targets.
+sim --policy both --queue-target 32 --backlog-target 2000 --timeline "$OUT/timeline-both.csv" |
   tee -a "$OUT/summary.jsonl"
 for q in 2 4 8 16 32; do
   timeline=(); [ "$q" = 8 ] && timeline=(--timeline "$OUT/timeline-queue.csv")
   sim --policy queue --queue-target "$q" "${timeline[@]}" | tee -a "$OUT/summary.jsonl"
 done
-for b in 2000 4000 6000 10000 16000; do
-  timeline=(); [ "$b" = 6000 ] && timeline=(--timeline "$OUT/timeline-backlog.csv")
+for b in 1000 2000 4000 6000 10000 16000; do
+  timeline=(); [ "$b" = 2000 ] && timeline=(--timeline "$OUT/timeline-backlog.csv")
   sim --policy backlog --backlog-target "$b" "${timeline[@]}" | tee -a "$OUT/summary.jsonl"
 done
 
