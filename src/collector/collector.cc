@@ -169,12 +169,12 @@ Result<ApplyReport> Collector::ApplyHolding(const queue::Delivery& d,
   using std::chrono::milliseconds;
   const std::string& id = result.request_id;
   log::WarnFor(id, "cannot record the result yet ({}); holding it and retrying for up to {:.1f} s",
-               first.ToString(), std::chrono::duration<double>(options_.store_outage_hold).count());
+               first.ToString(), std::chrono::duration<double>(options_.outage_hold).count());
   const auto started = Clock::now();
   auto next_extend = started + options_.visibility_timeout / 3;
   milliseconds backoff(100);
   Result<ApplyReport> last = std::move(first);
-  while (!stopping_ && Clock::now() - started < options_.store_outage_hold) {
+  while (!stopping_ && Clock::now() - started < options_.outage_hold) {
     metrics_.retries_total.Inc();
     for (auto until = Clock::now() + backoff; !stopping_ && Clock::now() < until;) {
       std::this_thread::sleep_for(milliseconds(10));

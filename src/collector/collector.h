@@ -25,7 +25,7 @@
 // A result that cannot be parsed is dead-lettered ("inference_results.dlq"); a result for an
 // unknown request is logged and dropped. While the store, ledger or bus is unavailable (an
 // outage), the consumer keeps the delivery (extending its lease) and retries with backoff for
-// up to store_outage_hold, consuming nothing else meanwhile: giving it back at once would count
+// up to outage_hold, consuming nothing else meanwhile: giving it back at once would count
 // a delivery each time, and a few seconds of outage would dead-letter results. Any other
 // failure, or an outage longer than the hold, gives the message back to be retried after
 // retry_delay.
@@ -62,7 +62,7 @@ struct CollectorOptions {
   std::chrono::milliseconds visibility_timeout{std::chrono::seconds(60)};
   std::chrono::milliseconds consume_wait{std::chrono::milliseconds(500)};
   std::chrono::milliseconds retry_delay{std::chrono::seconds(1)};
-  std::chrono::milliseconds store_outage_hold{std::chrono::minutes(5)};
+  std::chrono::milliseconds outage_hold{std::chrono::minutes(5)};
   std::function<std::chrono::system_clock::time_point()> now = [] {
     return std::chrono::system_clock::now();
   };
@@ -103,7 +103,7 @@ class Collector {
  private:
   void Loop();
   void Handle(const queue::Delivery& delivery);
-  // Apply retried while it fails with Unavailable (see store_outage_hold). Sets *lease_lost
+  // Apply retried while it fails with Unavailable (see outage_hold). Sets *lease_lost
   // when the delivery's lease could not be extended meanwhile.
   Result<ApplyReport> ApplyHolding(const queue::Delivery& delivery,
                                    const protocol::ResultMessage& result, Status first,

@@ -206,12 +206,12 @@ Result<bool> Worker::MarkRunningHolding(queue::Delivery& d, const std::string& r
       return marked;
     }
     const auto now = SteadyClock::now();
-    if (stopping_ || now - started >= options_.store_outage_hold) return marked;
+    if (stopping_ || now - started >= options_.outage_hold) return marked;
     if (!warned) {
       log::WarnFor(request_id,
                    "cannot mark running ({}); holding the request and retrying for up to {:.1f} s",
                    marked.status().ToString(),
-                   std::chrono::duration<double>(options_.store_outage_hold).count());
+                   std::chrono::duration<double>(options_.outage_hold).count());
       warned = true;
     }
     {

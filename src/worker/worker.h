@@ -83,11 +83,13 @@ struct WorkerOptions {
   std::chrono::milliseconds cancel_grace{std::chrono::seconds(5)};
   // Delay before a message given back after a transient error is visible again.
   std::chrono::milliseconds retry_delay{std::chrono::seconds(1)};
-  // While the store cannot record that a request started (an outage), the worker keeps the
-  // delivery (extending its lease), stops consuming and retries with backoff for this long
-  // before giving the message back. Giving it back at once would count a delivery each time,
-  // and an outage of a few seconds would dead-letter accepted requests as `failed`.
-  std::chrono::milliseconds store_outage_hold{std::chrono::minutes(5)};
+  // Outages must not spend deliveries. While the store cannot record that a request started,
+  // the worker keeps the delivery (extending its lease), stops consuming and retries with
+  // backoff for this long before giving the message back; while the broker cannot take a
+  // result, the worker keeps the result and retries publishing it for this long before giving
+  // up (the request then runs again). Giving up at once would count a delivery each time, and
+  // an outage of a few seconds would dead-letter accepted requests as `failed`.
+  std::chrono::milliseconds outage_hold{std::chrono::minutes(5)};
   int dispatch_threads = 2;
   // The wall clock for deadlines and queue wait; tests inject one.
   std::function<std::chrono::system_clock::time_point()> now = [] {
@@ -130,7 +132,7 @@ class Worker {
   void ConsumeLoop();
   void HousekeepingLoop();
   void HandleDelivery(queue::Delivery delivery);
-  // MarkRunning, retried while the store is unavailable (store_outage_hold above). Sets
+  // MarkRunning, retried while the store is unavailable (outage_hold above). Sets
   // *lease_lost when the delivery's lease could not be extended meanwhile (the message went
   // to another consumer): the caller must then leave it alone.
   Result<bool> MarkRunningHolding(queue::Delivery& d, const std::string& request_id,

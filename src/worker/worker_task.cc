@@ -217,11 +217,28 @@ bool Worker::PublishAndAck(const queue::Delivery& d, const protocol::ResultMessa
   queue::MessageMeta meta;
   meta.message_id = res.request_id;  // a second result is dropped while the first is queued
   meta.model = res.model;
+  // Retried with backoff while the broker is unavailable (a restart), for up to outage_hold:
+  // the result is kept, not the work thrown away and the delivery spent.
   Status st;
-  for (int attempt = 0; attempt < 3; ++attempt) {
-    if (attempt > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100 << attempt));
+  const auto started = SteadyClock::now();
+  std::chrono::milliseconds backoff(100);
+  for (int attempt = 0;; ++attempt) {
     st = broker_.Publish(queue::kResultsQueue, payload, meta);
     if (st.ok() || st.code() == StatusCode::kInvalidArgument) break;
+    const bool outage = st.code() == StatusCode::kUnavailable;
+    if (stopping_ || (!outage && attempt >= 2) ||
+        SteadyClock::now() - started >= options_.outage_hold) {
+      break;
+    }
+    if (attempt == 0) {
+      log::WarnFor(res.request_id, "cannot publish the result yet ({}); retrying for up to {:.1f} s",
+                   st.ToString(), std::chrono::duration<double>(options_.outage_hold).count());
+    }
+    {
+      std::unique_lock lock(mu_);
+      changed_.wait_for(lock, backoff, [&] { return stopping_.load(); });
+    }
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
   }
   if (!st.ok()) {
     log::ErrorFor(res.request_id, "cannot publish the result ({}); the request will run again",

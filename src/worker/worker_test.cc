@@ -25,6 +25,42 @@ using testing::WaitFor;
 
 constexpr char kModel[] = "fake-model";
 
+// The embedded broker, with publishing to the results queue failing (Unavailable, as while
+// RabbitMQ restarts) while `down` is set.
+class ResultsOutageBroker : public queue::Broker {
+ public:
+  explicit ResultsOutageBroker(queue::Broker& inner) : inner_(inner) {}
+  std::atomic<bool> down{false};
+  std::atomic<int> failed_publishes{0};
+
+  Status Publish(std::string_view queue, std::string_view payload,
+                 const queue::MessageMeta& meta) override {
+    if (down && queue == queue::kResultsQueue) {
+      ++failed_publishes;
+      return Unavailable("the broker is restarting (test)");
+    }
+    return inner_.Publish(queue, payload, meta);
+  }
+  Result<std::vector<queue::Delivery>> Consume(std::string_view queue,
+                                               const queue::ConsumeOptions& o) override {
+    return inner_.Consume(queue, o);
+  }
+  Status Ack(const queue::Delivery& d) override { return inner_.Ack(d); }
+  Result<queue::NackOutcome> Nack(const queue::Delivery& d, bool requeue,
+                                  std::chrono::milliseconds delay) override {
+    return inner_.Nack(d, requeue, delay);
+  }
+  Status ExtendLease(const queue::Delivery& d, std::chrono::milliseconds ext) override {
+    return inner_.ExtendLease(d, ext);
+  }
+  Result<queue::QueueStats> Stats(std::string_view queue) override { return inner_.Stats(queue); }
+  Status ReleaseAllLeases() override { return inner_.ReleaseAllLeases(); }
+  void Shutdown() override { inner_.Shutdown(); }
+
+ private:
+  queue::Broker& inner_;
+};
+
 
 class WorkerTest : public ::testing::Test {
  protected:
@@ -352,7 +388,7 @@ TEST_F(WorkerTest, AStoreOutageLongerThanTheHoldGivesTheRequestBack) {
   OutageStore store(*seams_.store);
   store.down = true;
   WorkerOptions o = Options();
-  o.store_outage_hold = 300ms;
+  o.outage_hold = 300ms;
   o.retry_delay = 10s;  // given back, it stays invisible long enough to be seen as ready later
   backend_ = std::make_shared<FakeBackend>(2);
   backend_->SetDefaultScript(script_);
@@ -365,6 +401,31 @@ TEST_F(WorkerTest, AStoreOutageLongerThanTheHoldGivesTheRequestBack) {
   }));
   EXPECT_EQ(Counter("requeued"), 1);
   EXPECT_EQ(backend_->submitted(), 0);
+}
+
+TEST_F(WorkerTest, ABrokerOutageKeepsTheResultUntilItCanBePublished) {
+  // A result that cannot be published was thrown away (the request ran again, spending a
+  // delivery). Now the worker keeps it and publishes it once the broker is back.
+  ResultsOutageBroker broker(*seams_.broker);
+  broker.down = true;
+  backend_ = std::make_shared<FakeBackend>(2);
+  backend_->SetDefaultScript(script_);
+  worker_ = std::make_unique<Worker>(broker, *seams_.store, seams_.bus, backend_, Options());
+  ASSERT_TRUE(worker_->Start().ok());
+  Accept("during-restart");
+  ASSERT_TRUE(WaitFor([&] { return broker.failed_publishes >= 3; }));
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_EQ(Counter("requeued"), 0);
+  broker.down = false;
+  auto results = TakeResults(1);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].request_id, "during-restart");
+  EXPECT_EQ(results[0].status, protocol::FinalStatus::kCompleted);
+  EXPECT_EQ(backend_->submitted(), 1) << "generated once";
+  EXPECT_TRUE(WaitFor([&] {
+    auto s = Stats(queue::RequestQueueName(kModel));
+    return s.ready == 0 && s.leased == 0;
+  })) << "the request message was acked";
 }
 
 TEST_F(WorkerTest, RejectsAModelNameThatMakesNoQueue) {
