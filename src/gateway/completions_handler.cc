@@ -76,6 +76,7 @@ Gateway::Task Gateway::HandleCompletions(Ctx& ctx, BodyShape shape) {
   }
   Count(outcome.admitted->unmetered ? "unmetered" : "accepted");
   Admitted& a = *outcome.admitted;
+  ctx.AnnotateLog("generation", a.request_id);
   SetRateLimitHeaders(ctx, a.usage);
   ctx.SetHeader("x-inferline-request-id", a.request_id);
   if (req.stream) {

@@ -55,6 +55,7 @@ Gateway::Task Gateway::AdmitAsync(Ctx& ctx, const Principal& p, const Generation
   }
   Count(outcome.admitted->unmetered ? "unmetered" : "accepted");
   const Admitted& a = *outcome.admitted;
+  ctx.AnnotateLog("generation", a.request_id);
   SetRateLimitHeaders(ctx, a.usage);
   std::string status_url = "/v1/requests/" + a.request_id;
   ctx.SetHeader("Location", status_url);
@@ -110,6 +111,7 @@ Gateway::Task Gateway::HandleSeed(Ctx& ctx) {
   }
   Count(outcome.admitted->unmetered ? "unmetered" : "accepted");
   const Admitted& a = *outcome.admitted;
+  ctx.AnnotateLog("generation", a.request_id);
   SetRateLimitHeaders(ctx, a.usage);
   ctx.Json(beast_http::status::accepted,
            json::object{{"success", true},

@@ -221,7 +221,7 @@ asio::awaitable<bool> Connection::Dispatch(Request request, Clock::time_point st
   }
   interruptible_ = false;
   Record(ctx.request_id(), ctx.request().method_string(), ctx.request().target(), ctx.route(),
-         ctx.response().result_int(), bytes, start);
+         ctx.response().result_int(), bytes, start, ctx.log_note());
   co_return ok && keep_alive;
 }
 
@@ -310,12 +310,12 @@ asio::awaitable<void> Connection::LingeringClose() {
 
 void Connection::Record(std::string_view request_id, std::string_view method,
                         std::string_view target, std::string_view route, unsigned code,
-                        size_t bytes, Clock::time_point start) {
+                        size_t bytes, Clock::time_point start, std::string_view log_note) {
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   env_.metrics.RecordRequest(route, code, seconds);
   if (env_.options.access_log) {
-    log::InfoFor(request_id, "http {} {} route={} status={} bytes={} duration_ms={:.3f} remote={}",
-                 method, target, route, code, bytes, seconds * 1e3, remote_ip_);
+    log::InfoFor(request_id, "http {} {} route={} status={} bytes={} duration_ms={:.3f} remote={}{}",
+                 method, target, route, code, bytes, seconds * 1e3, remote_ip_, log_note);
   }
 }
 

@@ -98,7 +98,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   boost::asio::awaitable<void> LingeringClose();
   void OnPeerReadable(boost::system::error_code ec);
   void Record(std::string_view request_id, std::string_view method, std::string_view target,
-              std::string_view route, unsigned code, size_t bytes, Clock::time_point start);
+              std::string_view route, unsigned code, size_t bytes, Clock::time_point start,
+              std::string_view log_note = {});
 
   ConnectionEnv& env_;
   boost::beast::tcp_stream stream_;

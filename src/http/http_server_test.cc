@@ -5,8 +5,13 @@
 
 #include <boost/json/parse.hpp>
 
-#include <stdexcept>
+#include <unistd.h>
 
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+
+#include "common/log.h"
 #include "http/request_context.h"
 #include "http/testing/test_server.h"
 
@@ -58,6 +63,11 @@ Router MakeRouter() {
   router.Add(verb::delete_, "/nothing", [](RequestContext&) -> asio::awaitable<void> {
     co_return;
   });
+  router.Add(verb::post, "/annotated", [](RequestContext& ctx) -> asio::awaitable<void> {
+    ctx.AnnotateLog("generation", "gen-42");
+    ctx.Json(status::accepted, {{"ok", true}});
+    co_return;
+  });
   return router;
 }
 
@@ -101,6 +111,38 @@ TEST(HttpServerTest, EchoesSaneRequestIdAndReplacesOthers) {
   auto insane = Fetch(server.port(), "GET", "/request-id", {}, "X-Request-Id: a b\"c\r\n");
   ASSERT_TRUE(insane);
   EXPECT_TRUE(insane->body().starts_with("req_"));
+}
+
+TEST(HttpServerTest, TheAccessLogLineCarriesTheHandlersAnnotations) {
+  // The access log goes to stderr: catch it in a file for the length of one request.
+  log::Init(log::Format::kJson, log::Level::kInfo);
+  std::FILE* capture = std::tmpfile();
+  ASSERT_NE(capture, nullptr);
+  log::Flush();
+  std::fflush(stderr);
+  const int saved = dup(STDERR_FILENO);
+  ASSERT_GE(saved, 0);
+  ASSERT_GE(dup2(fileno(capture), STDERR_FILENO), 0);
+  {
+    HttpServerOptions o = TestServer::Options();
+    o.access_log = true;
+    TestServer server(MakeRouter(), o);
+    auto res = Fetch(server.port(), "POST", "/annotated", "{}");
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->result(), status::accepted);
+  }
+  log::Flush();
+  std::fflush(stderr);
+  dup2(saved, STDERR_FILENO);
+  close(saved);
+  std::rewind(capture);
+  std::string text;
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, capture)) > 0;) text.append(buf, n);
+  std::fclose(capture);
+  EXPECT_NE(text.find("http POST /annotated route=/annotated status=202"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("generation=gen-42"), std::string::npos) << text;
 }
 
 TEST(HttpServerTest, UnknownRouteIsJson404) {

@@ -84,6 +84,13 @@ void RequestContext::Error(beast_http::status http_status, std::string_view mess
   Json(http_status, ErrorBody(message, type, code));
 }
 
+void RequestContext::AnnotateLog(std::string_view key, std::string_view value) {
+  log_note_ += ' ';
+  log_note_ += key;
+  log_note_ += '=';
+  log_note_ += value;
+}
+
 void RequestContext::SetHeader(std::string_view name, std::string_view value) {
   response_.set(name, value);
 }

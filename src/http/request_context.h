@@ -77,6 +77,10 @@ class RequestContext {
   // An error whose HTTP status has no StatusCode (405, 413, 431, ...).
   void Error(boost::beast::http::status http_status, std::string_view message,
              std::string_view type, std::string_view code);
+  // Appends "key=value" to this request's access log line (e.g. the generation id the request
+  // created, so that the line joins the generation's own log lines).
+  void AnnotateLog(std::string_view key, std::string_view value);
+  const std::string& log_note() const { return log_note_; }
   // Adds or replaces a response header (Retry-After, x-ratelimit-*, ...).
   void SetHeader(std::string_view name, std::string_view value);
   Response& response() { return response_; }
@@ -102,6 +106,7 @@ class RequestContext {
   Response response_;
   bool streaming_ = false;
   size_t streamed_bytes_ = 0;
+  std::string log_note_;
 };
 
 }  // namespace inferline::http
