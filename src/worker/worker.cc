@@ -339,8 +339,13 @@ void Worker::HandleDeadLetter(const queue::Delivery& d) {
   res.worker_id = options_.worker_id;
   if (parsed.ok()) {
     res.error_code = "max_deliveries_exceeded";
-    res.error_message = fmt::format(
-        "the request was delivered {} times without finishing", d.delivery_count - 1);
+    // The embedded broker counts the notice as one more delivery of the same message; a
+    // RabbitMQ dead-letter queue starts counting afresh, so there the count is unknown here.
+    res.error_message =
+        d.delivery_count > 1
+            ? fmt::format("the request was delivered {} times without finishing",
+                          d.delivery_count - 1)
+            : std::string("the request reached the queue's delivery limit without finishing");
   } else {
     res.error_code = "poison_message";
     res.error_message = fmt::format("unreadable request message: {}", parsed.status().message());
