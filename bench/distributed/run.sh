@@ -17,6 +17,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
 BUILD="${1:-$ROOT/build/release}"
 DURATION="${DURATION:-10s}"
 CONNECTIONS="${CONNECTIONS:-64}"
@@ -50,19 +52,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_for_port() {
-  for _ in $(seq 1 600); do
-    if python3 -c "import socket; socket.create_connection(('127.0.0.1',$1),0.2)" 2>/dev/null; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  echo "nothing listening on port $1" >&2
-  return 1
-}
 wait_for_file() {
   for _ in $(seq 1 1200); do [[ -s "$1" ]] && return 0; sleep 0.1; done
   echo "$1 never appeared" >&2
@@ -98,7 +87,7 @@ GATEWAY_PORT="$(free_port)"
 "$BIN" gateway "${COMMON[@]}" --host 127.0.0.1 --port "$GATEWAY_PORT" \
   --http-io-threads "$SERVER_THREADS" --http-access-log=false ${GATEWAY_ARGS:-} >"$TMP/gateway.log" 2>&1 &
 PIDS+=($!)
-wait_for_port "$GATEWAY_PORT"
+wait_for_port "$GATEWAY_PORT" 60
 KEY="$(curl -sf -X POST "http://127.0.0.1:$GATEWAY_PORT/v1/admin/keys" \
   -H "Authorization: Bearer $ADMIN_KEY" -H 'Content-Type: application/json' \
   -d '{"user":"bench","plan":"bench"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')"
