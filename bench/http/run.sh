@@ -24,7 +24,7 @@ SERVER_BIN="${1:-}"
 if [[ -z "$SERVER_BIN" ]]; then
   cmake --preset release -S "$ROOT" >/dev/null
   ninja -C "$ROOT/build/release" -j2 bench_http_server >/dev/null
-  SERVER_BIN="$ROOT/build/release/src/http/bench_http_server"
+  SERVER_BIN="$ROOT/build/release/bin/bench_http_server"
 fi
 for tool in nginx wrk python3; do
   command -v "$tool" >/dev/null || { echo "missing $tool" >&2; exit 1; }
