@@ -4,6 +4,7 @@
 
 #include "common/log.h"
 #include "protocol/event_data.h"
+#include "queue/outage_hold.h"
 
 namespace inferline::collector {
 namespace {
@@ -165,40 +166,27 @@ void Collector::Handle(const queue::Delivery& d) {
 Result<ApplyReport> Collector::ApplyHolding(const queue::Delivery& d,
                                             const protocol::ResultMessage& result, Status first,
                                             bool* lease_lost) {
-  using Clock = std::chrono::steady_clock;
-  using std::chrono::milliseconds;
-  const std::string& id = result.request_id;
-  log::WarnFor(id, "cannot record the result yet ({}); holding it and retrying for up to {:.1f} s",
-               first.ToString(), std::chrono::duration<double>(options_.outage_hold).count());
-  const auto started = Clock::now();
-  auto next_extend = started + options_.visibility_timeout / 3;
-  milliseconds backoff(100);
+  queue::OutageHold hold({.hold = options_.outage_hold,
+                          .stopped = [this] { return stopping_.load(); },
+                          .broker = &broker_,
+                          .delivery = &d,
+                          .visibility = options_.visibility_timeout});
+  log::WarnFor(result.request_id,
+               "cannot record the result yet ({}); holding it and retrying for up to {:.1f} s",
+               first.ToString(), hold.hold_seconds());
   Result<ApplyReport> last = std::move(first);
-  while (!stopping_ && Clock::now() - started < options_.outage_hold) {
+  for (;;) {
+    const queue::OutageHold::Step step = hold.Wait();
+    if (step == queue::OutageHold::Step::kLeaseLost) *lease_lost = true;
+    if (step != queue::OutageHold::Step::kRetry) return last;
     metrics_.retries_total.Inc();
-    for (auto until = Clock::now() + backoff; !stopping_ && Clock::now() < until;) {
-      std::this_thread::sleep_for(milliseconds(10));
-    }
-    backoff = std::min(backoff * 2, milliseconds(2000));
-    if (Clock::now() >= next_extend) {
-      if (Status st = broker_.ExtendLease(d, options_.visibility_timeout); !st.ok()) {
-        if (st.code() == StatusCode::kFailedPrecondition) {
-          *lease_lost = true;
-          return st;
-        }
-        log::WarnFor(id, "extending the result's lease while waiting for the store: {}",
-                     st.message());
-      }
-      next_extend = Clock::now() + options_.visibility_timeout / 3;
-    }
     last = Apply(result);
     if (last.ok()) {
-      log::InfoFor(id, "the store answers again; result recorded");
+      log::InfoFor(result.request_id, "the store answers again; result recorded");
       return last;
     }
     if (last.status().code() != StatusCode::kUnavailable) return last;
   }
-  return last;
 }
 
 Result<ApplyReport> Collector::Apply(const protocol::ResultMessage& result) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "queue/outage_hold.h"
 #include "worker/worker_task.h"
 
 namespace inferline::worker {
@@ -192,44 +193,27 @@ void Worker::ConsumeLoop() {
 
 Result<bool> Worker::MarkRunningHolding(queue::Delivery& d, const std::string& request_id,
                                         bool* lease_lost) {
-  using std::chrono::milliseconds;
-  const auto started = SteadyClock::now();
-  auto next_extend = started + options_.visibility_timeout / 3;
-  milliseconds backoff(100);
-  bool warned = false;
-  while (true) {
+  queue::OutageHold hold({.hold = options_.outage_hold,
+                          .stopped = [this] { return stopping_.load(); },
+                          .broker = &broker_,
+                          .delivery = &d,
+                          .visibility = options_.visibility_timeout});
+  for (bool waited = false;; waited = true) {
     Result<bool> marked = store_.MarkRunning(request_id, options_.worker_id, options_.now());
     if (marked.ok() || marked.status().code() != StatusCode::kUnavailable) {
-      if (warned && marked.ok()) {
+      if (waited && marked.ok()) {
         log::InfoFor(request_id, "the store answers again; starting the request");
       }
       return marked;
     }
-    const auto now = SteadyClock::now();
-    if (stopping_ || now - started >= options_.outage_hold) return marked;
-    if (!warned) {
+    if (!waited) {
       log::WarnFor(request_id,
                    "cannot mark running ({}); holding the request and retrying for up to {:.1f} s",
-                   marked.status().ToString(),
-                   std::chrono::duration<double>(options_.outage_hold).count());
-      warned = true;
+                   marked.status().ToString(), hold.hold_seconds());
     }
-    {
-      std::unique_lock lock(mu_);
-      changed_.wait_for(lock, backoff, [&] { return stopping_.load(); });
-    }
-    backoff = std::min(backoff * 2, milliseconds(2000));
-    if (SteadyClock::now() >= next_extend) {
-      if (Status st = broker_.ExtendLease(d, options_.visibility_timeout); !st.ok()) {
-        if (st.code() == StatusCode::kFailedPrecondition) {
-          *lease_lost = true;
-          return marked;
-        }
-        log::WarnFor(request_id, "extending the lease while waiting for the store: {}",
-                     st.message());
-      }
-      next_extend = SteadyClock::now() + options_.visibility_timeout / 3;
-    }
+    const queue::OutageHold::Step step = hold.Wait();
+    if (step == queue::OutageHold::Step::kLeaseLost) *lease_lost = true;
+    if (step != queue::OutageHold::Step::kRetry) return marked;
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include "common/log.h"
 #include "protocol/event_data.h"
+#include "queue/outage_hold.h"
 #include "worker/worker.h"
 #include "worker/worker_task.h"
 
@@ -218,27 +219,20 @@ bool Worker::PublishAndAck(const queue::Delivery& d, const protocol::ResultMessa
   meta.message_id = res.request_id;  // a second result is dropped while the first is queued
   meta.model = res.model;
   // Retried with backoff while the broker is unavailable (a restart), for up to outage_hold:
-  // the result is kept, not the work thrown away and the delivery spent.
+  // the result is kept, not the work thrown away and the delivery spent. Other errors get three
+  // tries.
+  queue::OutageHold hold({.hold = options_.outage_hold,
+                          .stopped = [this] { return stopping_.load(); }});
   Status st;
-  const auto started = SteadyClock::now();
-  std::chrono::milliseconds backoff(100);
   for (int attempt = 0;; ++attempt) {
     st = broker_.Publish(queue::kResultsQueue, payload, meta);
     if (st.ok() || st.code() == StatusCode::kInvalidArgument) break;
-    const bool outage = st.code() == StatusCode::kUnavailable;
-    if (stopping_ || (!outage && attempt >= 2) ||
-        SteadyClock::now() - started >= options_.outage_hold) {
-      break;
-    }
+    if (st.code() != StatusCode::kUnavailable && attempt >= 2) break;
     if (attempt == 0) {
       log::WarnFor(res.request_id, "cannot publish the result yet ({}); retrying for up to {:.1f} s",
-                   st.ToString(), std::chrono::duration<double>(options_.outage_hold).count());
+                   st.ToString(), hold.hold_seconds());
     }
-    {
-      std::unique_lock lock(mu_);
-      changed_.wait_for(lock, backoff, [&] { return stopping_.load(); });
-    }
-    backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+    if (hold.Wait() != queue::OutageHold::Step::kRetry) break;
   }
   if (!st.ok()) {
     log::ErrorFor(res.request_id, "cannot publish the result ({}); the request will run again",
