@@ -11,6 +11,17 @@ Status ErrorReply(const Reply& r, std::string_view what) {
   return Internal(fmt::format("Redis refused {}: {}", what, r.str));
 }
 
+// EVALSHA sha numkeys keys... args...
+std::vector<std::string> EvalShaCommand(const std::string& sha,
+                                        const std::vector<std::string>& keys,
+                                        const std::vector<std::string>& args) {
+  std::vector<std::string> cmd{"EVALSHA", sha, std::to_string(keys.size())};
+  cmd.reserve(3 + keys.size() + args.size());
+  cmd.insert(cmd.end(), keys.begin(), keys.end());
+  cmd.insert(cmd.end(), args.begin(), args.end());
+  return cmd;
+}
+
 }  // namespace
 
 std::string RedisScript::sha() const {
@@ -122,9 +133,7 @@ Result<Reply> RedisClient::EvalOn(RedisConnection& c, const RedisScript& script,
     sha = loaded.str;
     script.set_sha(sha);
   }
-  std::vector<std::string> cmd{"EVALSHA", sha, std::to_string(keys.size())};
-  cmd.insert(cmd.end(), keys.begin(), keys.end());
-  cmd.insert(cmd.end(), args.begin(), args.end());
+  std::vector<std::string> cmd = EvalShaCommand(sha, keys, args);
   ASSIGN_OR_RETURN(Reply r, c.Command(cmd));
   if (r.is_error() && r.str.starts_with("NOSCRIPT")) {
     cmd[0] = "EVAL";
@@ -149,10 +158,7 @@ Result<std::vector<Reply>> RedisClient::EvalThen(
     out.reserve(then.size() + 1);
     const std::string sha = script.sha();
     if (!sha.empty()) {
-      std::vector<std::string> cmd{"EVALSHA", sha, std::to_string(keys.size())};
-      cmd.insert(cmd.end(), keys.begin(), keys.end());
-      cmd.insert(cmd.end(), args.begin(), args.end());
-      RETURN_IF_ERROR(c.Append(cmd));
+      RETURN_IF_ERROR(c.Append(EvalShaCommand(sha, keys, args)));
       for (const auto& t : then) RETURN_IF_ERROR(c.Append(t));
       for (size_t i = 0; i <= then.size(); ++i) {
         ASSIGN_OR_RETURN(Reply r, c.GetReply());
