@@ -114,8 +114,7 @@ Result<PreparedPrompt> Admission::Prepare(const ServedModel& model,
   return out;
 }
 
-AdmitFailure Admission::QuotaRefusal(const Principal& principal, const quota::Exceeded& ex,
-                                     int64_t tokens, store::Time now,
+AdmitFailure Admission::QuotaRefusal(const quota::Exceeded& ex,
                                      std::optional<std::vector<quota::WindowUsage>> usage) {
   AdmitFailure f;
   f.exceeded = ex;
@@ -139,15 +138,8 @@ AdmitFailure Admission::QuotaRefusal(const Principal& principal, const quota::Ex
         "Quota exceeded for {}: limit {}, used {}, requested {}. Please try again in {}.", window,
         ex.limit, ex.current, ex.requested, FormatResetDuration(ex.retry_after));
   }
-  (void)tokens;
   f.status = Status(StatusCode::kResourceExhausted, message, std::string(LimitKey(ex.window)));
-  if (usage) {
-    f.usage = std::move(*usage);
-  } else {
-    Result<std::vector<quota::WindowUsage>> read =
-        ledger_.Usage(principal.user_id, principal.limits, now);
-    if (read.ok()) f.usage = std::move(*read);
-  }
+  if (usage) f.usage = std::move(*usage);
   return f;
 }
 
@@ -227,8 +219,7 @@ AdmitOutcome Admission::Admit(const Principal& principal, GenerationRequest requ
                 "error", "quota_unavailable");
   }
   if (!reserved->granted) {
-    out.failure = QuotaRefusal(principal, *reserved->exceeded, a.reserved_tokens, now,
-                               std::move(usage_after));
+    out.failure = QuotaRefusal(*reserved->exceeded, std::move(usage_after));
     return out;
   }
 
@@ -314,13 +305,7 @@ AdmitOutcome Admission::Admit(const Principal& principal, GenerationRequest requ
     return fail(Unavailable("the request could not be recorded; please retry"), "error");
   }
 
-  if (usage_after) {
-    a.usage = std::move(*usage_after);
-  } else if (!a.unmetered) {
-    Result<std::vector<quota::WindowUsage>> usage =
-        ledger_.Usage(principal.user_id, principal.limits, now);
-    if (usage.ok()) a.usage = std::move(*usage);
-  }
+  if (usage_after) a.usage = std::move(*usage_after);
   out.admitted = std::move(a);
   return out;
 }

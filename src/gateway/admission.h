@@ -97,10 +97,10 @@ class Admission {
   }
 
  private:
-  // `usage`: the windows as the refused reservation saw them; read from the ledger if absent.
-  AdmitFailure QuotaRefusal(const Principal& principal, const quota::Exceeded& exceeded,
-                            int64_t tokens, store::Time now,
-                            std::optional<std::vector<quota::WindowUsage>> usage);
+  // `usage`: the windows as the refused reservation saw them (absent when they could not be
+  // read; the refusal then carries no x-ratelimit-* figures).
+  static AdmitFailure QuotaRefusal(const quota::Exceeded& exceeded,
+                                   std::optional<std::vector<quota::WindowUsage>> usage);
   void Refund(const std::string& request_id);
 
   store::Store& store_;
