@@ -8,6 +8,7 @@
 #include <atomic>
 
 #include "protocol/event_data.h"
+#include "queue/testing/forwarding_broker.h"
 #include "store/testing/outage_store.h"
 #include "worker/testing/embedded_seams.h"
 #include "worker/testing/fake_backend.h"
@@ -27,9 +28,9 @@ constexpr char kModel[] = "fake-model";
 
 // The embedded broker, with publishing to the results queue failing (Unavailable, as while
 // RabbitMQ restarts) while `down` is set.
-class ResultsOutageBroker : public queue::Broker {
+class ResultsOutageBroker : public queue::testing::ForwardingBroker {
  public:
-  explicit ResultsOutageBroker(queue::Broker& inner) : inner_(inner) {}
+  using ForwardingBroker::ForwardingBroker;
   std::atomic<bool> down{false};
   std::atomic<int> failed_publishes{0};
 
@@ -39,26 +40,8 @@ class ResultsOutageBroker : public queue::Broker {
       ++failed_publishes;
       return Unavailable("the broker is restarting (test)");
     }
-    return inner_.Publish(queue, payload, meta);
+    return ForwardingBroker::Publish(queue, payload, meta);
   }
-  Result<std::vector<queue::Delivery>> Consume(std::string_view queue,
-                                               const queue::ConsumeOptions& o) override {
-    return inner_.Consume(queue, o);
-  }
-  Status Ack(const queue::Delivery& d) override { return inner_.Ack(d); }
-  Result<queue::NackOutcome> Nack(const queue::Delivery& d, bool requeue,
-                                  std::chrono::milliseconds delay) override {
-    return inner_.Nack(d, requeue, delay);
-  }
-  Status ExtendLease(const queue::Delivery& d, std::chrono::milliseconds ext) override {
-    return inner_.ExtendLease(d, ext);
-  }
-  Result<queue::QueueStats> Stats(std::string_view queue) override { return inner_.Stats(queue); }
-  Status ReleaseAllLeases() override { return inner_.ReleaseAllLeases(); }
-  void Shutdown() override { inner_.Shutdown(); }
-
- private:
-  queue::Broker& inner_;
 };
 
 

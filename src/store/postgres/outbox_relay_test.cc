@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "queue/memory/memory_broker.h"
+#include "queue/testing/forwarding_broker.h"
 #include "store/postgres/postgres_store.h"
 #include "store/postgres/postgres_test_env.h"
 #include "store/store_contract_test.h"
@@ -20,8 +21,12 @@ using namespace std::chrono_literals;
 // A MemoryBroker that can be told to refuse publishes, and that remembers every message id it
 // was handed (duplicates included). PublishBatch is the Broker's default (one Publish per
 // message), counted.
-class FlakyBroker final : public queue::Broker {
+struct MemoryBrokerHolder {
+  queue::MemoryBroker memory;
+};
+class FlakyBroker final : private MemoryBrokerHolder, public queue::testing::ForwardingBroker {
  public:
+  FlakyBroker() : ForwardingBroker(memory) {}
   // Refuse the messages with these ids (as a full queue would), whatever SetFailing says.
   void SetRefused(std::set<std::string> ids) {
     std::lock_guard lock(mu_);
@@ -54,30 +59,14 @@ class FlakyBroker final : public queue::Broker {
       }
       ids_.insert(meta.message_id);
     }
-    return inner_.Publish(queue, payload, meta);
+    return ForwardingBroker::Publish(queue, payload, meta);
   }
   std::vector<Status> PublishBatch(std::span<const queue::OutgoingMessage> messages) override {
     ++batches_;
     return Broker::PublishBatch(messages);
   }
-  Result<std::vector<queue::Delivery>> Consume(std::string_view q,
-                                               const queue::ConsumeOptions& o) override {
-    return inner_.Consume(q, o);
-  }
-  Status Ack(const queue::Delivery& d) override { return inner_.Ack(d); }
-  Result<queue::NackOutcome> Nack(const queue::Delivery& d, bool requeue,
-                                  std::chrono::milliseconds delay) override {
-    return inner_.Nack(d, requeue, delay);
-  }
-  Status ExtendLease(const queue::Delivery& d, std::chrono::milliseconds e) override {
-    return inner_.ExtendLease(d, e);
-  }
-  Result<queue::QueueStats> Stats(std::string_view q) override { return inner_.Stats(q); }
-  Status ReleaseAllLeases() override { return inner_.ReleaseAllLeases(); }
-  void Shutdown() override { inner_.Shutdown(); }
 
  private:
-  queue::MemoryBroker inner_;
   std::mutex mu_;  // guards failing_, fail_after_, refused_ids_, ids_
   bool failing_ = false;
   int fail_after_ = -1;
