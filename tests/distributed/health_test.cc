@@ -34,16 +34,20 @@ std::vector<Probe> Probes(Cluster& c) {
 }
 
 // Waits until /readyz of `probe` answers `status`; returns the last body.
-std::string WaitReadyz(const Probe& probe, unsigned status, seconds timeout = seconds(30)) {
+// Polls /readyz until it answers `status` with a body naming `names` (each backend's check runs
+// on its own schedule, so the first 503 may name only one of several that are down).
+std::string WaitReadyz(const Probe& probe, unsigned status, std::string_view names = {},
+                       seconds timeout = seconds(30)) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string body;
   while (std::chrono::steady_clock::now() < deadline) {
     auto r = e2e::Call(probe.port, "GET", "/readyz", {}, {}, {}, seconds(5));
     if (r) body = r->body;
-    if (r && r->status == status) return body;
+    if (r && r->status == status && body.find(names) != std::string::npos) return body;
     std::this_thread::sleep_for(milliseconds(100));
   }
-  ADD_FAILURE() << probe.what << ": /readyz never answered " << status << "; last: " << body;
+  ADD_FAILURE() << probe.what << ": /readyz never answered " << status << " naming '" << names
+                << "'; last: " << body;
   return body;
 }
 
@@ -111,16 +115,16 @@ TEST_F(Distributed, ReadinessFollowsTheBackendsAndQuotasFailClosedWithoutRedis) 
   ASSERT_TRUE(cluster().postgres().Stop().ok());
   for (const Probe& p : probes) {
     SCOPED_TRACE(p.what);
-    EXPECT_NE(WaitReadyz(p, 503).find("postgres"), std::string::npos);
+    EXPECT_NE(WaitReadyz(p, 503, "postgres").find("postgres"), std::string::npos);
   }
   ASSERT_TRUE(cluster().postgres().Resume().ok());
-  for (const Probe& p : probes) WaitReadyz(p, 200, seconds(60));
+  for (const Probe& p : probes) WaitReadyz(p, 200, {}, seconds(60));
 
   // Redis killed: not ready, and new requests are refused with a clear, retryable 503.
   cluster().redis_server().Kill();
   for (const Probe& p : probes) {
     SCOPED_TRACE(p.what);
-    EXPECT_NE(WaitReadyz(p, 503).find("redis"), std::string::npos);
+    EXPECT_NE(WaitReadyz(p, 503, "redis").find("redis"), std::string::npos);
   }
   const std::string body = R"({"model":"kjv-small","prompt":"And it was so","max_tokens":3})";
   auto refused = e2e::Call(port(), "POST", "/v1/requests", body, key);
@@ -133,7 +137,7 @@ TEST_F(Distributed, ReadinessFollowsTheBackendsAndQuotasFailClosedWithoutRedis) 
   EXPECT_EQ(none->Int(0, 0), 0) << "a request was accepted without a quota check";
 
   ASSERT_TRUE(cluster().redis_server().Restart().ok());
-  for (const Probe& p : probes) WaitReadyz(p, 200, seconds(60));
+  for (const Probe& p : probes) WaitReadyz(p, 200, {}, seconds(60));
   auto accepted = e2e::Call(port(), "POST", "/v1/requests", body, key);
   ASSERT_TRUE(accepted);
   ASSERT_EQ(accepted->status, 202u) << accepted->body;
