@@ -378,9 +378,10 @@ TEST_F(WorkerTest, AStoreOutageLongerThanTheHoldGivesTheRequestBack) {
   worker_ = std::make_unique<Worker>(*seams_.broker, store, seams_.bus, backend_, o);
   ASSERT_TRUE(worker_->Start().ok());
   Accept("long-outage");
+  // The worker counts the give-back just after the broker took it: wait for both.
   ASSERT_TRUE(WaitFor([&] {
     auto s = Stats(queue::RequestQueueName(kModel));
-    return s.leased == 0 && store.mark_running_calls >= 2;
+    return s.leased == 0 && store.mark_running_calls >= 2 && Counter("requeued") >= 1;
   }));
   EXPECT_EQ(Counter("requeued"), 1);
   EXPECT_EQ(backend_->submitted(), 0);
