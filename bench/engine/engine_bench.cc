@@ -117,18 +117,31 @@ Result<DecodePoint> DecodeRate(std::shared_ptr<const Model> model,
                                const EngineBenchOptions& o) {
   std::vector<std::vector<int32_t>> prompts;
   for (int i = 0; i < c; ++i) prompts.push_back(Prompt(o.prompt_tokens, 100 + i, 4096));
-  ASSIGN_OR_RETURN(ServeRun run, Serve(model, tokenizer, prompts, o.gen_tokens));
-  const auto start = *std::max_element(run.first_token.begin(), run.first_token.end());
-  const auto end = *std::min_element(run.done.begin(), run.done.end());
-  const auto last = *std::max_element(run.done.begin(), run.done.end());
-  int64_t tokens = 0;
-  for (const auto& t : run.events) tokens += (t > start && t <= end) ? 1 : 0;
-  DecodePoint p;
-  p.concurrency = c;
-  p.decode_tps = end > start ? static_cast<double>(tokens) / Since(start, end) : 0.0;
-  p.e2e_tps = static_cast<double>(c) * o.gen_tokens / Since(run.submitted, last);
-  p.ttft_s = run.results[0].ttft_seconds;
-  return p;
+  // The requests are submitted one by one while the engine already steps, so on a busy machine
+  // (or with very short generations) the first can finish before the last has started. Such a
+  // run never had every sequence decoding at once and measures nothing: run it again.
+  constexpr int kAttempts = 8;
+  for (int attempt = 1;; ++attempt) {
+    ASSIGN_OR_RETURN(ServeRun run, Serve(model, tokenizer, prompts, o.gen_tokens));
+    const auto start = *std::max_element(run.first_token.begin(), run.first_token.end());
+    const auto end = *std::min_element(run.done.begin(), run.done.end());
+    const auto last = *std::max_element(run.done.begin(), run.done.end());
+    int64_t tokens = 0;
+    for (const auto& t : run.events) tokens += (t > start && t <= end) ? 1 : 0;
+    if (tokens == 0 || end <= start) {
+      if (attempt < kAttempts) continue;
+      return Internal(fmt::format(
+          "the {} sequences never decoded together in {} attempts (generations of {} tokens "
+          "are too short for this machine's load: raise --gen-tokens)",
+          c, kAttempts, o.gen_tokens));
+    }
+    DecodePoint p;
+    p.concurrency = c;
+    p.decode_tps = static_cast<double>(tokens) / Since(start, end);
+    p.e2e_tps = static_cast<double>(c) * o.gen_tokens / Since(run.submitted, last);
+    p.ttft_s = run.results[0].ttft_seconds;
+    return p;
+  }
 }
 
 Result<BenchRow> MeasureModel(const std::string& name, const std::string& dir,

@@ -51,7 +51,7 @@ TEST(EngineBenchTest, TinyRunPrintsEveryNumber) {
   o.dtypes = {"int8"};
   o.concurrency = {1, 2};
   o.prompt_tokens = 4;
-  o.gen_tokens = 4;
+  o.gen_tokens = 8;
   o.prefill_tokens = 8;
   o.repeats = 1;
   o.bandwidth_mib = 8;
