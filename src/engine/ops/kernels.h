@@ -10,7 +10,8 @@
 //
 // Determinism contract: every output element is computed by the same sequence of operations
 // whatever the shape of the call (number of rows m, the tile it falls in, the column range a
-// thread gets). So a sequence's logits do not depend on what else is in its batch, which is
+// thread gets): a matrix product's element is acc = fma(x[r, i], w[j, i], acc) for i = 0, 1,
+// ..., k - 1 from acc = 0, then + bias. So a sequence's logits do not depend on what else is in its batch, which is
 // what makes batched and unbatched generation give identical tokens.
 //
 // Thread-safety: tables are immutable; the functions are pure.
@@ -24,13 +25,21 @@ enum class Simd { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
 
 const char* SimdName(Simd s);
 
-// y[m, n] = x[m, k] · w[n, k]^T (+ bias), for output columns [j0, j1) of every row.
+// y[m, n] = x[m, k] · w[n, k]^T (+ bias), for output columns [j0, j1) of every row; j0 is a
+// multiple of kPanel, and so is j1 unless it is n.
+//
+// The weights are packed in panels of kPanel output features (WeightMatrix does it at load):
+// panel p holds w[p * kPanel + l, i] at (p * k + i) * kPanel + l, so one step along k reads the
+// kPanel weights of consecutive outputs from one contiguous run of memory, and the kernels keep
+// a running sum per output in a register lane (no horizontal reductions). The last panel is
+// padded with zero rows. int8 scales are packed the same way: scale (j, g) of output j and
+// group g sits at (p * groups + g) * kPanel + l.
 struct GemmArgs {
   const float* x = nullptr;  // [m, k]
   int64_t m = 0, k = 0, n = 0;
-  const void* w = nullptr;         // [n, k] in the dtype of the kernel
-  const float* scales = nullptr;   // int8: [n, groups]
-  int64_t groups = 0;              // int8: scale groups per row (group size kInt8Group)
+  const void* w = nullptr;         // packed panels (above) in the dtype of the kernel
+  const float* scales = nullptr;   // int8: packed [panels, groups, kPanel]
+  int64_t groups = 0;              // int8: scale groups along k (group size kInt8Group)
   const float* bias = nullptr;     // [n] or null
   float* y = nullptr;              // [m, n]
 };
@@ -68,5 +77,6 @@ const KernelTable* Avx512Table();  // null when not compiled for x86-64
 
 // Values of kernels_common used by every ISA.
 constexpr int64_t kInt8Group = 64;  // == WeightMatrix::kInt8Group
+constexpr int64_t kPanel = 16;      // output features per packed weight panel (GemmArgs)
 
 }  // namespace inferline::engine::ops::kernels

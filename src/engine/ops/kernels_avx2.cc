@@ -57,7 +57,7 @@ struct Avx2V {
 }  // namespace
 
 const KernelTable* Avx2Table() {
-  static const KernelTable table = MakeTable<Avx2V, 4, 2>(Simd::kAvx2);
+  static const KernelTable table = MakeTable<Avx2V, 6, 1>(Simd::kAvx2);
   return &table;
 }
 

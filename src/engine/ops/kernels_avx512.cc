@@ -58,7 +58,7 @@ struct Avx512V {
 }  // namespace
 
 const KernelTable* Avx512Table() {
-  static const KernelTable table = MakeTable<Avx512V, 4, 4>(Simd::kAvx512);
+  static const KernelTable table = MakeTable<Avx512V, 8, 3>(Simd::kAvx512);
   return &table;
 }
 

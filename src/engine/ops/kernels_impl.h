@@ -14,12 +14,13 @@
 // Everything lives in an anonymous namespace: each translation unit gets its own copy compiled
 // for its own instruction set.
 //
-// Matrix products: the output is computed in tiles of R rows of x by C rows of w, with R * C
-// vector accumulators, each the sum over k of x[r, i] * w[c, i] in kWidth lanes, reduced at the
-// end. An output element's operations depend only on k (never on R, C or the tile), which is
-// the determinism contract of kernels.h. Loop order: blocks of kColBlock weight rows (kept in
-// L2 while every row of x passes over them), then R-row tiles of x (kept in L1 while the block's
-// weight rows pass), then C-column tiles.
+// Matrix products (see GemmArgs for the packed weight layout): the output is computed in tiles
+// of R rows of x by P panels of w, with R * P * kPanel / kWidth vector accumulators, one lane per
+// output element. Each step along k loads the P panels' weights once, broadcasts x[r, i] for
+// each of the R rows and multiplies-adds, so an output element is always the same sequential
+// sum over k (the determinism contract of kernels.h) whatever tile it falls in. Loop order:
+// blocks of panels small enough to stay in L2 while every row tile of x passes over them, then
+// R-row tiles, then groups of P panels.
 #pragma once
 
 #include <cstdint>
@@ -29,174 +30,154 @@
 namespace inferline::engine::ops::kernels {
 namespace {
 
-constexpr int64_t kColBlock = 64;
-constexpr int64_t kRowBlock = 64;
-// While a tile reads its weight rows, it prefetches the rows about kPrefetchBytes further on
-// (at least one tile ahead), one cache line per line read. Decoding streams every weight from
-// memory exactly once, in rows of only 0.75-12 KB, which the hardware prefetchers alone follow
-// poorly: this took single-thread decode from ~65% to ~90% of the read bandwidth for bf16 and
-// int8 weights on the development machine (Zen 5).
-constexpr int64_t kPrefetchBytes = 8192;
+// A block of panels is sized to stay in L2 (with room for x and y) while every row tile of x
+// passes over it; the first pass streams it from memory.
+constexpr int64_t kBlockBytes = 256 * 1024;
+// While a tile reads its panels on the first pass, it prefetches kPrefetchBytes further along
+// each panel's stream, one cache line per line read. Decoding streams every weight from memory
+// exactly once; the hardware prefetchers alone fall behind on several streams at once.
+constexpr int64_t kPrefetchBytes = 4096;
 
-// Weight loaders: Load(a, j, i) = w[j, i .. i + kWidth) as f32; One(a, j, i) = w[j, i];
-// kBytes per stored value, for prefetching.
+// Weight loaders: Load(a, p, i, q) = the q-th register (kWidth lanes) of panel p at depth i,
+// as f32; Address(a, p, i) = where that step of the panel starts; kBytes per stored value.
 template <class V>
 struct LoadF32 {
   static constexpr int kBytes = 4;
-  static const void* Address(const GemmArgs& a, int64_t j, int64_t i) {
-    return static_cast<const float*>(a.w) + j * a.k + i;
+  static const char* Address(const GemmArgs& a, int64_t p, int64_t i) {
+    return static_cast<const char*>(a.w) + ((p * a.k + i) * kPanel) * kBytes;
   }
-  static typename V::Reg Load(const GemmArgs& a, int64_t j, int64_t i) {
-    return V::Load(static_cast<const float*>(a.w) + j * a.k + i);
-  }
-  static float One(const GemmArgs& a, int64_t j, int64_t i) {
-    return static_cast<const float*>(a.w)[j * a.k + i];
+  static typename V::Reg Load(const GemmArgs& a, int64_t p, int64_t i, int q) {
+    return V::Load(static_cast<const float*>(a.w) + (p * a.k + i) * kPanel + q * V::kWidth);
   }
 };
 
 template <class V>
 struct LoadBF16 {
   static constexpr int kBytes = 2;
-  static const void* Address(const GemmArgs& a, int64_t j, int64_t i) {
-    return static_cast<const uint16_t*>(a.w) + j * a.k + i;
+  static const char* Address(const GemmArgs& a, int64_t p, int64_t i) {
+    return static_cast<const char*>(a.w) + ((p * a.k + i) * kPanel) * kBytes;
   }
-  static typename V::Reg Load(const GemmArgs& a, int64_t j, int64_t i) {
-    return V::LoadBF16(static_cast<const uint16_t*>(a.w) + j * a.k + i);
-  }
-  static float One(const GemmArgs& a, int64_t j, int64_t i) {
-    const uint32_t bits = static_cast<uint32_t>(static_cast<const uint16_t*>(a.w)[j * a.k + i])
-                          << 16;
-    float f;
-    __builtin_memcpy(&f, &bits, sizeof(f));
-    return f;
+  static typename V::Reg Load(const GemmArgs& a, int64_t p, int64_t i, int q) {
+    return V::LoadBF16(static_cast<const uint16_t*>(a.w) + (p * a.k + i) * kPanel +
+                       q * V::kWidth);
   }
 };
 
 template <class V>
 struct LoadF16 {
   static constexpr int kBytes = 2;
-  static const void* Address(const GemmArgs& a, int64_t j, int64_t i) {
-    return static_cast<const uint16_t*>(a.w) + j * a.k + i;
+  static const char* Address(const GemmArgs& a, int64_t p, int64_t i) {
+    return static_cast<const char*>(a.w) + ((p * a.k + i) * kPanel) * kBytes;
   }
-  static typename V::Reg Load(const GemmArgs& a, int64_t j, int64_t i) {
-    return V::LoadF16(static_cast<const uint16_t*>(a.w) + j * a.k + i);
-  }
-  static float One(const GemmArgs& a, int64_t j, int64_t i) {
-    return V::F16ToF32(static_cast<const uint16_t*>(a.w)[j * a.k + i]);
+  static typename V::Reg Load(const GemmArgs& a, int64_t p, int64_t i, int q) {
+    return V::LoadF16(static_cast<const uint16_t*>(a.w) + (p * a.k + i) * kPanel +
+                      q * V::kWidth);
   }
 };
 
-// int8 * its group's scale. kWidth divides kInt8Group, so a register never straddles groups.
+// int8 * its group's scale.
 template <class V>
 struct LoadI8 {
   static constexpr int kBytes = 1;
-  static const void* Address(const GemmArgs& a, int64_t j, int64_t i) {
-    return static_cast<const int8_t*>(a.w) + j * a.k + i;
+  static const char* Address(const GemmArgs& a, int64_t p, int64_t i) {
+    return static_cast<const char*>(a.w) + (p * a.k + i) * kPanel;
   }
-  static typename V::Reg Load(const GemmArgs& a, int64_t j, int64_t i) {
-    const typename V::Reg q = V::LoadI8(static_cast<const int8_t*>(a.w) + j * a.k + i);
-    return V::Mul(q, V::Set1(a.scales[j * a.groups + i / kInt8Group]));
-  }
-  static float One(const GemmArgs& a, int64_t j, int64_t i) {
-    return static_cast<float>(static_cast<const int8_t*>(a.w)[j * a.k + i]) *
-           a.scales[j * a.groups + i / kInt8Group];
+  static typename V::Reg Load(const GemmArgs& a, int64_t p, int64_t i, int q) {
+    const typename V::Reg w =
+        V::LoadI8(static_cast<const int8_t*>(a.w) + (p * a.k + i) * kPanel + q * V::kWidth);
+    return V::Mul(w, V::Load(a.scales + (p * a.groups + i / kInt8Group) * kPanel +
+                             q * V::kWidth));
   }
 };
 
-// y[r0 .. r0+R, j0 .. j0+C). kPrefetch: on the first pass over a block of weight rows (the one
-// that streams them from memory); later passes find them in L2.
-template <class V, class L, int R, int C, bool kPrefetch>
-inline void Tile(const GemmArgs& a, int64_t r0, int64_t j0) {
+// y[r0 .. r0+R, panels p0 .. p0+P), with the prefetches of a first pass when `prefetch`.
+template <class V, class L, int R, int P>
+void Tile(const GemmArgs& a, int64_t r0, int64_t p0, bool prefetch) {
   using Reg = typename V::Reg;
   constexpr int W = V::kWidth;
+  constexpr int Q = kPanel / W;  // registers per panel
+  constexpr int64_t kStepBytes = kPanel * L::kBytes;
+  constexpr int64_t kStepsPerLine = kStepBytes >= 64 ? 1 : 64 / kStepBytes;
   const int64_t k = a.k;
-  Reg acc[R][C];
+  Reg acc[R][P * Q];
 #pragma GCC unroll 16
   for (int r = 0; r < R; ++r) {
 #pragma GCC unroll 16
-    for (int c = 0; c < C; ++c) acc[r][c] = V::Zero();
+    for (int c = 0; c < P * Q; ++c) acc[r][c] = V::Zero();
   }
-  const int64_t row_bytes = k * L::kBytes;
-  const int64_t ahead = C > (kPrefetchBytes + row_bytes - 1) / row_bytes
-                            ? C
-                            : (kPrefetchBytes + row_bytes - 1) / row_bytes;
-  const bool prefetch = kPrefetch && j0 + C + ahead <= a.n;
-  int64_t i = 0;
-  for (; i + W <= k; i += W) {
-    Reg xv[R];
+  const float* xr[R];
 #pragma GCC unroll 16
-    for (int r = 0; r < R; ++r) xv[r] = V::Load(a.x + (r0 + r) * k + i);
-    if (prefetch && ((i * L::kBytes) & 63) == 0) {
+  for (int r = 0; r < R; ++r) xr[r] = a.x + (r0 + r) * k;
+  for (int64_t i = 0; i < k; ++i) {
+    if (prefetch && i % kStepsPerLine == 0) {
 #pragma GCC unroll 16
-      for (int c = 0; c < C; ++c) __builtin_prefetch(L::Address(a, j0 + c + ahead, i));
+      for (int p = 0; p < P; ++p) __builtin_prefetch(L::Address(a, p0 + p, i) + kPrefetchBytes);
+    }
+    Reg wv[P * Q];
+#pragma GCC unroll 16
+    for (int p = 0; p < P; ++p) {
+#pragma GCC unroll 16
+      for (int q = 0; q < Q; ++q) wv[p * Q + q] = L::Load(a, p0 + p, i, q);
     }
 #pragma GCC unroll 16
-    for (int c = 0; c < C; ++c) {
-      const Reg wv = L::Load(a, j0 + c, i);
-#pragma GCC unroll 16
-      for (int r = 0; r < R; ++r) acc[r][c] = V::Fma(xv[r], wv, acc[r][c]);
-    }
-  }
-  if (i < k) {
-    // The last partial register, zero-padded: the same operations as a full one.
-    alignas(64) float xb[R][W];
-    alignas(64) float wb[W];
     for (int r = 0; r < R; ++r) {
-      for (int l = 0; l < W; ++l) xb[r][l] = i + l < k ? a.x[(r0 + r) * k + i + l] : 0.0f;
-    }
-    for (int c = 0; c < C; ++c) {
-      for (int l = 0; l < W; ++l) wb[l] = i + l < k ? L::One(a, j0 + c, i + l) : 0.0f;
-      const Reg wv = V::Load(wb);
-      for (int r = 0; r < R; ++r) acc[r][c] = V::Fma(V::Load(xb[r]), wv, acc[r][c]);
+      const Reg xv = V::Set1(xr[r][i]);
+#pragma GCC unroll 16
+      for (int c = 0; c < P * Q; ++c) acc[r][c] = V::Fma(xv, wv[c], acc[r][c]);
     }
   }
 #pragma GCC unroll 16
-  for (int r = 0; r < R; ++r) {
+  for (int p = 0; p < P; ++p) {
+    const int64_t j = (p0 + p) * kPanel;
+    if (j + kPanel <= a.n) {
 #pragma GCC unroll 16
-    for (int c = 0; c < C; ++c) {
-      const float b = a.bias ? a.bias[j0 + c] : 0.0f;
-      a.y[(r0 + r) * a.n + j0 + c] = V::Reduce(acc[r][c]) + b;
-    }
-  }
-}
-
-// A tile of n < R rows (the last rows of x), by recursion on the tile height.
-template <class V, class L, int R, int C, bool kPrefetch>
-inline void PartialTile(const GemmArgs& a, int64_t r, int64_t n, int64_t j0) {
-  if constexpr (R > 1) {
-    if (n == R - 1) {
-      Tile<V, L, R - 1, C, kPrefetch>(a, r, j0);
-    } else {
-      PartialTile<V, L, R - 1, C, kPrefetch>(a, r, n, j0);
-    }
-  }
-}
-
-// Rows [r0, r1) (at most R) for columns [j0, j0 + C).
-template <class V, class L, int R, int C>
-inline void Rows(const GemmArgs& a, int64_t r0, int64_t r1, int64_t j0, bool first_pass) {
-  if (r1 - r0 == R) {
-    first_pass ? Tile<V, L, R, C, true>(a, r0, j0) : Tile<V, L, R, C, false>(a, r0, j0);
-  } else if (first_pass) {
-    PartialTile<V, L, R, C, true>(a, r0, r1 - r0, j0);
-  } else {
-    PartialTile<V, L, R, C, false>(a, r0, r1 - r0, j0);
-  }
-}
-
-template <class V, class L, int R, int C>
-void Gemm(const GemmArgs& a, int64_t j0, int64_t j1) {
-  for (int64_t rb = 0; rb < a.m; rb += kRowBlock) {
-    const int64_t rb_end = rb + kRowBlock < a.m ? rb + kRowBlock : a.m;
-    for (int64_t jb = j0; jb < j1; jb += kColBlock) {
-      const int64_t jb_end = jb + kColBlock < j1 ? jb + kColBlock : j1;
-      for (int64_t r = rb; r < rb_end; r += R) {
-        const int64_t r_end = r + R < rb_end ? r + R : rb_end;
-        int64_t j = jb;
-        const bool first_pass = r == rb;
-        for (; j + C <= jb_end; j += C) Rows<V, L, R, C>(a, r, r_end, j, first_pass);
-        for (; j < jb_end; ++j) Rows<V, L, R, 1>(a, r, r_end, j, first_pass);
+      for (int r = 0; r < R; ++r) {
+        float* y = a.y + (r0 + r) * a.n + j;
+#pragma GCC unroll 16
+        for (int q = 0; q < Q; ++q) {
+          Reg v = acc[r][p * Q + q];
+          if (a.bias != nullptr) v = V::Add(v, V::Load(a.bias + j + q * W));
+          V::Store(y + q * W, v);
+        }
       }
+    } else {
+      // The last, partial panel: the same additions, then only the real outputs are stored.
+      const int64_t valid = a.n - j;
+      for (int r = 0; r < R; ++r) {
+        alignas(64) float out[kPanel];
+        for (int q = 0; q < Q; ++q) V::Store(out + q * W, acc[r][p * Q + q]);
+        float* y = a.y + (r0 + r) * a.n + j;
+        for (int64_t l = 0; l < valid; ++l) y[l] = a.bias ? out[l] + a.bias[j + l] : out[l];
+      }
+    }
+  }
+}
+
+// Rows [r0, r0 + rows) (rows <= R) for panels [p0, p0 + P).
+template <class V, class L, int R, int P>
+inline void Rows(const GemmArgs& a, int64_t r0, int64_t rows, int64_t p0, bool prefetch) {
+  if (rows == R) {
+    Tile<V, L, R, P>(a, r0, p0, prefetch);
+  } else if constexpr (R > 1) {
+    Rows<V, L, R - 1, P>(a, r0, rows, p0, prefetch);
+  }
+}
+
+template <class V, class L, int R, int P>
+void Gemm(const GemmArgs& a, int64_t j0, int64_t j1) {
+  const int64_t p_begin = j0 / kPanel;
+  const int64_t p_end = (j1 + kPanel - 1) / kPanel;
+  const int64_t panel_bytes = a.k * kPanel * L::kBytes;
+  int64_t block = kBlockBytes / panel_bytes / P * P;
+  if (block < P) block = P;
+  for (int64_t pb = p_begin; pb < p_end; pb += block) {
+    const int64_t pb_end = pb + block < p_end ? pb + block : p_end;
+    for (int64_t r = 0; r < a.m; r += R) {
+      const int64_t rows = a.m - r < R ? a.m - r : R;
+      const bool first_pass = r == 0;
+      int64_t p = pb;
+      for (; p + P <= pb_end; p += P) Rows<V, L, R, P>(a, r, rows, p, first_pass);
+      for (; p < pb_end; ++p) Rows<V, L, R, 1>(a, r, rows, p, first_pass);
     }
   }
 }
@@ -393,14 +374,14 @@ void GeluTanh(float* x, int64_t n) {
   }
 }
 
-template <class V, int R, int C>
+template <class V, int R, int P>
 KernelTable MakeTable(Simd simd) {
   KernelTable t;
   t.simd = simd;
-  t.gemm_f32 = &Gemm<V, LoadF32<V>, R, C>;
-  t.gemm_bf16 = &Gemm<V, LoadBF16<V>, R, C>;
-  t.gemm_f16 = &Gemm<V, LoadF16<V>, R, C>;
-  t.gemm_int8 = &Gemm<V, LoadI8<V>, R, C>;
+  t.gemm_f32 = &Gemm<V, LoadF32<V>, R, P>;
+  t.gemm_bf16 = &Gemm<V, LoadBF16<V>, R, P>;
+  t.gemm_f16 = &Gemm<V, LoadF16<V>, R, P>;
+  t.gemm_int8 = &Gemm<V, LoadI8<V>, R, P>;
   t.dot = &Dot<V>;
   t.axpy = &Axpy<V>;
   t.scores = &Scores<V>;

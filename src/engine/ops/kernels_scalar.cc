@@ -51,7 +51,7 @@ struct ScalarV {
 }  // namespace
 
 const KernelTable* ScalarTable() {
-  static const KernelTable table = MakeTable<ScalarV, 4, 2>(Simd::kScalar);
+  static const KernelTable table = MakeTable<ScalarV, 4, 1>(Simd::kScalar);
   return &table;
 }
 

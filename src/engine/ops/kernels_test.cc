@@ -65,7 +65,7 @@ TEST(WeightMatrixTest, EncodingsRoundTripWithinTheirPrecision) {
             ASSERT_EQ(row[i], HalfToFloat(FloatToHalf(v)));
             break;
           case WeightDType::kInt8: {
-            const float scale = m.scales()[r * m.groups_per_row() + i / WeightMatrix::kInt8Group];
+            const float scale = m.scales()[m.ScaleIndex(r, i)];
             ASSERT_LE(std::fabs(row[i] - v), 0.5f * scale + 1e-7f) << r << "," << i;
             break;
           }
@@ -74,9 +74,11 @@ TEST(WeightMatrixTest, EncodingsRoundTripWithinTheirPrecision) {
     }
   }
   WeightMatrix m(w, rows, cols);
-  EXPECT_EQ(m.bytes(), static_cast<size_t>(rows * cols * 4));
+  // 5 rows are stored as one panel of 16, padded with zero rows.
+  const int64_t stored_rows = WeightMatrix::kPanel;
+  EXPECT_EQ(m.bytes(), static_cast<size_t>(stored_rows * cols * 4));
   ASSERT_TRUE(m.Convert(WeightDType::kInt8).ok());
-  EXPECT_EQ(m.bytes(), static_cast<size_t>(rows * cols + rows * 3 * 4));
+  EXPECT_EQ(m.bytes(), static_cast<size_t>(stored_rows * cols + stored_rows * 3 * 4));
   EXPECT_FALSE(m.Convert(WeightDType::kBF16).ok());  // only from f32
   EXPECT_EQ(ParseWeightDType("bfloat16").value(), WeightDType::kBF16);
   EXPECT_EQ(ParseWeightDType("int4").status().param(), "dtype");

@@ -2,15 +2,16 @@
 
 #include <algorithm>
 #include <cassert>
+#include <vector>
 
 #include "engine/ops/thread_pool.h"
 
 namespace inferline::engine::ops {
 namespace {
 
-// Output features per parallel work item: a multiple of every kernel's column tile, and enough
-// weight rows to amortise the scheduling.
-constexpr int64_t kColsPerItem = 16;
+// Output features per parallel work item: one packed weight panel (the kernels take whole
+// panels).
+constexpr int64_t kColsPerItem = kernels::kPanel;
 
 void Run(const kernels::GemmArgs& a, kernels::GemmFn fn, ThreadPool* pool) {
   if (a.m == 0 || a.n == 0) return;
@@ -21,7 +22,10 @@ void Run(const kernels::GemmArgs& a, kernels::GemmFn fn, ThreadPool* pool) {
   if (pool == nullptr) {
     run(0, items, 0);
   } else {
-    pool->ParallelFor(items, 1, run);
+    // A single row (one decoding sequence) streams its weights from memory: a few long chunks
+    // per thread keep the streams long. Several rows are compute-bound: finer chunks keep both
+    // threads busy to the end of the product.
+    pool->ParallelFor(items, 1, run, a.m == 1 ? 4 : 16);
   }
 }
 
@@ -29,19 +33,9 @@ void Run(const kernels::GemmArgs& a, kernels::GemmFn fn, ThreadPool* pool) {
 
 void MatMul(std::span<const float> x, std::span<const float> w, std::span<const float> bias,
             std::span<float> y, MatMulDims d, ThreadPool* pool) {
-  assert(static_cast<int64_t>(x.size()) == d.m * d.k);
   assert(static_cast<int64_t>(w.size()) == d.n * d.k);
-  assert(static_cast<int64_t>(y.size()) == d.m * d.n);
-  assert(bias.empty() || static_cast<int64_t>(bias.size()) == d.n);
-  kernels::GemmArgs a;
-  a.x = x.data();
-  a.m = d.m;
-  a.k = d.k;
-  a.n = d.n;
-  a.w = w.data();
-  a.bias = bias.empty() ? nullptr : bias.data();
-  a.y = y.data();
-  Run(a, kernels::Active().gemm_f32, pool);
+  const WeightMatrix packed(std::vector<float>(w.begin(), w.end()), d.n, d.k);
+  MatMul(x, packed, bias, y, d, pool, kernels::Active());
 }
 
 void MatMul(std::span<const float> x, const WeightMatrix& w, std::span<const float> bias,

@@ -2,11 +2,11 @@
 //
 //   y[m, n] = x[m, k] · w[n, k]^T (+ bias[n])
 //
-// w is row-major [n, k], the nn.Linear layout, so each output feature reads one contiguous
-// weight row; GPT-2's Conv1D weights are transposed into this layout at load. m is the number
-// of tokens in the batch (1 per sequence when decoding, many when prefilling), and the kernel
-// reuses every weight row it loads for up to kRowTile tokens, which is what makes batching
-// several sequences into one step cheaper than running them one by one.
+// w is [n, k], the nn.Linear layout (GPT-2's Conv1D weights are transposed into it at load),
+// held by WeightMatrix in panels of 16 output features interleaved along k (kernels.h). m is
+// the number of tokens in the batch (1 per sequence when decoding, many when prefilling), and
+// the kernel reuses every weight it loads for a tile of up to 8 tokens (AVX-512), which is what
+// makes batching several sequences into one step cheaper than running them one by one.
 //
 // The weights may be f32, bf16, f16 or int8 with group scales (WeightMatrix); they are widened
 // to f32 in registers, and x and y are always f32. The kernels come from the runtime-dispatched
@@ -35,7 +35,8 @@ struct MatMulDims {
 };
 
 // bias may be empty (no bias) or of size n. pool may be null (single-threaded).
-// Spans must hold exactly m*k, n*k and m*n floats; y must not alias x or w.
+// Spans must hold exactly m*k, n*k and m*n floats; y must not alias x or w. w is row-major
+// [n, k] and packed into a WeightMatrix for the call (tests; the model keeps WeightMatrix).
 void MatMul(std::span<const float> x, std::span<const float> w, std::span<const float> bias,
             std::span<float> y, MatMulDims dims, ThreadPool* pool);
 

@@ -51,7 +51,8 @@ ThreadPool::~ThreadPool() {
   for (auto& t : workers_) t.join();
 }
 
-void ThreadPool::ParallelFor(int64_t n, int64_t min_chunk, const RangeFn& fn) {
+void ThreadPool::ParallelFor(int64_t n, int64_t min_chunk, const RangeFn& fn,
+                             int chunks_per_thread) {
   if (n <= 0) return;
   if (tls_running_pool == this) {
     // A "cannot happen" bug in the caller: crash loudly rather than deadlock.
@@ -67,8 +68,8 @@ void ThreadPool::ParallelFor(int64_t n, int64_t min_chunk, const RangeFn& fn) {
   std::lock_guard<std::mutex> job_lock(job_mu_);
   fn_ = &fn;
   n_ = n;
-  // About four chunks per thread balances uneven chunks without much counter traffic.
-  const int64_t target = (n + 4 * num_threads() - 1) / (4 * num_threads());
+  const int64_t per_job = static_cast<int64_t>(std::max(1, chunks_per_thread)) * num_threads();
+  const int64_t target = (n + per_job - 1) / per_job;
   chunk_ = std::max(min_chunk, target);
   next_.store(0, std::memory_order_relaxed);
   const uint64_t generation = (state_.load(std::memory_order_relaxed) >> 32) + 1;

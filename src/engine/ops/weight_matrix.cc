@@ -34,8 +34,12 @@ std::string_view WeightDTypeName(WeightDType t) {
 }
 
 WeightMatrix::WeightMatrix(std::vector<float> data, int64_t rows, int64_t cols)
-    : rows_(rows), cols_(cols), f32_(std::move(data)) {
-  assert(static_cast<int64_t>(f32_.size()) == rows * cols);
+    : rows_(rows), cols_(cols) {
+  assert(static_cast<int64_t>(data.size()) == rows * cols);
+  f32_.assign(static_cast<size_t>(panels() * kPanel * cols), 0.0f);
+  for (int64_t j = 0; j < rows; ++j) {
+    for (int64_t i = 0; i < cols; ++i) f32_[Index(j, i)] = data[j * cols + i];
+  }
 }
 
 size_t WeightMatrix::bytes() const {
@@ -56,20 +60,19 @@ Status WeightMatrix::Convert(WeightDType to) {
       half_[i] = to == WeightDType::kBF16 ? FloatToBF16(f32_[i]) : FloatToHalf(f32_[i]);
     }
   } else {
-    const int64_t groups = groups_per_row();
-    int8_.resize(n);
-    scales_.resize(static_cast<size_t>(rows_ * groups));
-    for (int64_t r = 0; r < rows_; ++r) {
-      for (int64_t g = 0; g < groups; ++g) {
-        const int64_t begin = r * cols_ + g * kInt8Group;
-        const int64_t end = r * cols_ + std::min(cols_, (g + 1) * kInt8Group);
+    int8_.assign(n, 0);
+    scales_.assign(static_cast<size_t>(panels() * groups_per_row() * kPanel), 0.0f);
+    for (int64_t j = 0; j < rows_; ++j) {
+      for (int64_t begin = 0; begin < cols_; begin += kInt8Group) {
+        const int64_t end = std::min(cols_, begin + kInt8Group);
         float amax = 0.0f;
-        for (int64_t i = begin; i < end; ++i) amax = std::max(amax, std::fabs(f32_[i]));
+        for (int64_t i = begin; i < end; ++i) amax = std::max(amax, std::fabs(f32_[Index(j, i)]));
         const float scale = amax / 127.0f;
         const float inv = scale > 0.0f ? 1.0f / scale : 0.0f;
-        scales_[r * groups + g] = scale;
+        scales_[ScaleIndex(j, begin)] = scale;
         for (int64_t i = begin; i < end; ++i) {
-          int8_[i] = static_cast<int8_t>(std::clamp(std::nearbyint(f32_[i] * inv), -127.0f, 127.0f));
+          const float q = std::clamp(std::nearbyint(f32_[Index(j, i)] * inv), -127.0f, 127.0f);
+          int8_[Index(j, i)] = static_cast<int8_t>(q);
         }
       }
     }
@@ -82,22 +85,21 @@ Status WeightMatrix::Convert(WeightDType to) {
 
 void WeightMatrix::RowToF32(int64_t j, std::span<float> out) const {
   assert(j >= 0 && j < rows_ && static_cast<int64_t>(out.size()) == cols_);
-  const int64_t base = j * cols_;
   switch (dtype_) {
     case WeightDType::kF32:
-      std::copy_n(f32_.data() + base, cols_, out.data());
+      for (int64_t i = 0; i < cols_; ++i) out[i] = f32_[Index(j, i)];
       break;
     case WeightDType::kBF16:
-      for (int64_t i = 0; i < cols_; ++i) out[i] = BF16ToFloat(half_[base + i]);
+      for (int64_t i = 0; i < cols_; ++i) out[i] = BF16ToFloat(half_[Index(j, i)]);
       break;
     case WeightDType::kF16:
-      for (int64_t i = 0; i < cols_; ++i) out[i] = HalfToFloat(half_[base + i]);
+      for (int64_t i = 0; i < cols_; ++i) out[i] = HalfToFloat(half_[Index(j, i)]);
       break;
-    case WeightDType::kInt8: {
-      const float* s = scales_.data() + j * groups_per_row();
-      for (int64_t i = 0; i < cols_; ++i) out[i] = int8_[base + i] * s[i / kInt8Group];
+    case WeightDType::kInt8:
+      for (int64_t i = 0; i < cols_; ++i) {
+        out[i] = int8_[Index(j, i)] * scales_[ScaleIndex(j, i)];
+      }
       break;
-    }
   }
 }
 

@@ -6,6 +6,10 @@
 // Decoding one token reads every weight once, so the bytes per weight set the speed limit of
 // memory-bound decoding: 4 (f32), 2 (bf16/f16) or 1 + 4/kInt8Group (int8).
 //
+// The values are stored in the kernels' packed panels (kernels::GemmArgs): kPanel rows at a
+// time, interleaved so that one column of a panel is contiguous, the last panel padded with
+// zero rows. Index() and ScaleIndex() give where an element lives.
+//
 // Thread-safety: immutable after construction/Convert; any number of readers.
 #pragma once
 
@@ -28,9 +32,10 @@ std::string_view WeightDTypeName(WeightDType t);
 class WeightMatrix {
  public:
   static constexpr int64_t kInt8Group = 64;
+  static constexpr int64_t kPanel = 16;  // == kernels::kPanel
 
   WeightMatrix() = default;
-  // Takes f32 data of rows * cols values.
+  // Takes f32 data of rows * cols values, row-major (one row per output feature), and packs it.
   WeightMatrix(std::vector<float> data, int64_t rows, int64_t cols);
 
   // Re-encodes the matrix in `to` (from f32 only; converting to the current type is a no-op).
@@ -47,12 +52,22 @@ class WeightMatrix {
   // Row j widened to f32 (embedding lookups). out.size() == cols().
   void RowToF32(int64_t j, std::span<float> out) const;
 
-  // Raw storage for the kernels; only the one matching dtype() is non-empty.
+  // Raw packed storage for the kernels; only the one matching dtype() is non-empty.
   const float* f32() const { return f32_.data(); }
   const uint16_t* half() const { return half_.data(); }  // bf16 or f16 bits
   const int8_t* int8() const { return int8_.data(); }
-  const float* scales() const { return scales_.data(); }  // [rows, ceil(cols / kInt8Group)]
+  const float* scales() const { return scales_.data(); }  // int8, packed like the values
   int64_t groups_per_row() const { return (cols_ + kInt8Group - 1) / kInt8Group; }
+  int64_t panels() const { return (rows_ + kPanel - 1) / kPanel; }
+
+  // Position of value (row j, column i) in the packed storage, and of the int8 scale of row j
+  // for column i.
+  int64_t Index(int64_t j, int64_t i) const {
+    return ((j / kPanel) * cols_ + i) * kPanel + j % kPanel;
+  }
+  int64_t ScaleIndex(int64_t j, int64_t i) const {
+    return ((j / kPanel) * groups_per_row() + i / kInt8Group) * kPanel + j % kPanel;
+  }
 
  private:
   WeightDType dtype_ = WeightDType::kF32;
