@@ -33,6 +33,7 @@ struct EngineBenchOptions {
   int serial_requests = 32;   // "served one after another" vs all at once
   int threads = 2;
   int repeats = 3;            // prefill and bandwidth: best of
+  int decode_repeats = 3;     // each decode point: the median run (by decode tokens/s)
   int64_t bandwidth_mib = 512;
   std::string kjv_dir = "models/kjv-small";
   // Where the random GPT-2 folder is written (and reused): config.json + model.safetensors, so

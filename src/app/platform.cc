@@ -78,7 +78,11 @@ Status EmbeddedPlatform::Start() {
   deps.bus = bus_.get();
   deps.models = &models_;
   deps.plans = &config_.plans;
-  gateway_ = std::make_unique<gateway::Gateway>(deps, config_.gateway);
+  // The local ledger and bus never block, and SqliteStore records without blocking: admission
+  // runs on the HTTP I/O threads.
+  gateway::GatewayOptions gateway_options = config_.gateway;
+  gateway_options.admission.in_process_seams = true;
+  gateway_ = std::make_unique<gateway::Gateway>(deps, gateway_options);
   return Status::Ok();
 }
 

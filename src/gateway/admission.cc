@@ -153,12 +153,21 @@ void Admission::Refund(const std::string& request_id) {
 
 AdmitOutcome Admission::Admit(const Principal& principal, GenerationRequest request,
                               events::EventCallback on_event) {
-  AdmitOutcome out;
+  AdmitStart start = Begin(principal, request, std::move(on_event));
+  if (!start.pending) return std::move(start.outcome);
+  const Status created = store_.CreateRequest(start.pending->record, start.pending->outbox);
+  return Finish(std::move(*start.pending), created);
+}
+
+AdmitStart Admission::Begin(const Principal& principal, const GenerationRequest& request,
+                            events::EventCallback on_event) {
+  AdmitStart start;
+  AdmitOutcome& out = start.outcome;
   auto fail = [&](Status st, std::string result, std::string code = {}) {
     out.failure.status = std::move(st);
     out.failure.result = std::move(result);
     out.failure.code = std::move(code);
-    return std::move(out);
+    return std::move(start);
   };
 
   const ServedModel* model = models_.Find(request.model);
@@ -220,7 +229,7 @@ AdmitOutcome Admission::Admit(const Principal& principal, GenerationRequest requ
   }
   if (!reserved->granted) {
     out.failure = QuotaRefusal(*reserved->exceeded, std::move(usage_after));
-    return out;
+    return start;
   }
 
   // From here on, every failure refunds the reservation.
@@ -293,7 +302,14 @@ AdmitOutcome Admission::Admit(const Principal& principal, GenerationRequest requ
                  published.status().message());
   }
 
-  Status created = store_.CreateRequest(rec, outbox);
+  if (usage_after) a.usage = std::move(*usage_after);
+  start.pending = PendingAdmission{std::move(a), std::move(rec), std::move(outbox)};
+  return start;
+}
+
+AdmitOutcome Admission::Finish(PendingAdmission pending, const Status& created) {
+  AdmitOutcome out;
+  Admitted& a = pending.admitted;
   if (!created.ok()) {
     Refund(a.request_id);
     json::object failed{{"request_id", a.request_id},
@@ -302,10 +318,10 @@ AdmitOutcome Admission::Admit(const Principal& principal, GenerationRequest requ
                                                {"message", created.message()}}}};
     (void)bus_.Publish(a.request_id, events::EventType::kFailed, json::serialize(failed));
     log::ErrorFor(a.request_id, "recording the request failed: {}", created.message());
-    return fail(Unavailable("the request could not be recorded; please retry"), "error");
+    out.failure.status = Unavailable("the request could not be recorded; please retry");
+    out.failure.result = "error";
+    return out;
   }
-
-  if (usage_after) a.usage = std::move(*usage_after);
   out.admitted = std::move(a);
   return out;
 }

@@ -39,6 +39,10 @@ struct AdmissionOptions {
   // While the quota ledger is unreachable (Redis down): false refuses with 503 (fail closed);
   // true accepts the request unmetered, logged and counted as "unmetered".
   bool quota_fail_open = false;
+  // The quota ledger and event bus are in-process (the embedded deployment): reserving,
+  // refunding and publishing never block, so with a store that records without blocking,
+  // admission can run on an HTTP I/O thread (NonBlocking()).
+  bool in_process_seams = false;
 };
 
 // The prompt as the model will see it.
@@ -75,14 +79,40 @@ struct AdmitOutcome {
   AdmitFailure failure;  // when !admitted
 };
 
+// A request reserved and announced (`queued`), waiting to be recorded.
+struct PendingAdmission {
+  Admitted admitted;
+  store::RequestRecord record;
+  store::OutboxMessage outbox;
+};
+
+struct AdmitStart {
+  std::optional<PendingAdmission> pending;
+  AdmitOutcome outcome;  // when !pending: the refusal
+};
+
 class Admission {
  public:
   Admission(store::Store& store, quota::QuotaLedger& ledger, events::EventBus& bus,
             const ModelCatalog& models, AdmissionOptions options)
       : store_(store), ledger_(ledger), bus_(bus), models_(models), options_(options) {}
 
+  // Begin, Store::CreateRequest, Finish.
   AdmitOutcome Admit(const Principal& principal, GenerationRequest request,
                      events::EventCallback on_event = {});
+
+  // Admit in two halves around the store's write, for callers that record the request with
+  // Store::CreateRequestAsync: Begin does everything up to the write (or refuses), Finish takes
+  // the write's Status (refunding and closing the event stream when it failed).
+  AdmitStart Begin(const Principal& principal, const GenerationRequest& request,
+                   events::EventCallback on_event = {});
+  AdmitOutcome Finish(PendingAdmission pending, const Status& created);
+  // True when Begin and Finish never block and the store records without blocking
+  // (AdmissionOptions::in_process_seams): they may then run on an HTTP I/O thread.
+  bool NonBlocking() const {
+    return options_.in_process_seams && store_.CreatesWithoutBlocking();
+  }
+  store::Store& store() { return store_; }
 
   // Counts the prompt and settles max_tokens (InvalidArgument naming prompt / messages /
   // max_tokens when they do not fit the context). Pure; public for tests.

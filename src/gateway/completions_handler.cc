@@ -68,8 +68,7 @@ Gateway::Task Gateway::HandleCompletions(Ctx& ctx, BodyShape shape) {
   }
   GenerationRequest req = std::move(*parsed);
   auto inbox = std::make_shared<EventInbox>();
-  AdmitOutcome outcome = co_await RunBlocking(
-      pool_, [&] { return admission_.Admit(*principal, req, inbox->Callback()); });
+  AdmitOutcome outcome = co_await Admit(ctx, *principal, req, inbox->Callback());
   if (!outcome.admitted) {
     WriteAdmitFailure(ctx, outcome.failure);
     co_return;

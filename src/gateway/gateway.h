@@ -138,6 +138,11 @@ class Gateway {
   Task HandleAsync(Ctx& ctx);
   // Admits and answers 202 with the request's ticket (/v1/requests, Prefer: respond-async).
   Task AdmitAsync(Ctx& ctx, const Principal& p, const GenerationRequest& req);
+  // Admission::Admit, on this I/O thread awaiting the store's commit when admission never
+  // blocks (embedded) and the body is small enough to tokenize here, else on the blocking pool.
+  boost::asio::awaitable<AdmitOutcome> Admit(Ctx& ctx, const Principal& p,
+                                             const GenerationRequest& req,
+                                             events::EventCallback on_event = {});
   Task HandleSeed(Ctx& ctx);
   Task WaitAndAnswer(Ctx& ctx, const Admitted& a, const GenerationRequest& req,
                      std::shared_ptr<EventInbox> inbox);

@@ -20,6 +20,7 @@
 // never call them on an HTTP I/O thread; the gateway runs them on its blocking pool.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -57,6 +58,15 @@ class Store {
   // same atomic step (see above). AlreadyExists when the id is taken.
   [[nodiscard]] virtual Status CreateRequest(const RequestRecord& record,
                                              const std::optional<OutboxMessage>& outbox) = 0;
+  // CreateRequest without waiting: `done` gets its Status once the step committed (or failed),
+  // on a thread of the store's choosing, and must not block. CreatesWithoutBlocking() says
+  // whether the call itself returns at once; otherwise (the default) it is CreateRequest
+  // followed by `done` on the calling thread, and belongs on a thread that may block.
+  virtual void CreateRequestAsync(RequestRecord record, std::optional<OutboxMessage> outbox,
+                                  std::function<void(Status)> done) {
+    done(CreateRequest(record, outbox));
+  }
+  virtual bool CreatesWithoutBlocking() const { return false; }
   [[nodiscard]] virtual Result<RequestRecord> GetRequest(std::string_view id) = 0;  // NotFound
   // The user's requests, newest first.
   [[nodiscard]] virtual Result<Page<RequestRecord>> ListRequestsByUser(

@@ -32,6 +32,10 @@ class SqliteStore final : public Store {
 
   Status CreateRequest(const RequestRecord& record,
                        const std::optional<OutboxMessage>& outbox) override;
+  // Queued on the group-commit writer; `done` runs on the writer thread after the commit.
+  void CreateRequestAsync(RequestRecord record, std::optional<OutboxMessage> outbox,
+                          std::function<void(Status)> done) override;
+  bool CreatesWithoutBlocking() const override { return true; }
   Result<RequestRecord> GetRequest(std::string_view id) override;
   Result<Page<RequestRecord>> ListRequestsByUser(std::string_view user_id,
                                                  const PageRequest& page) override;

@@ -97,20 +97,52 @@ Status InsertRecord(Connection& c, const RequestRecord& r) {
 
 }  // namespace
 
+namespace {
+
+Status InsertRequest(WriteTx& tx, ChangeSignal& queue_signal, const RequestRecord& record,
+                     const std::optional<OutboxMessage>& outbox) {
+  RETURN_IF_ERROR(InsertRecord(tx.conn(), record));
+  if (!outbox) return Status::Ok();
+  // visible_at 0: visible at once, whatever clock the broker runs on.
+  return InsertQueueMessage(tx, queue_signal, outbox->queue, outbox->payload, outbox->meta, 0,
+                            ToMillis(record.created_at));
+}
+
+Status NameTakenId(Status st, const std::string& id) {
+  if (st.code() == StatusCode::kAlreadyExists) {
+    return AlreadyExists(fmt::format("request '{}' already exists", id));
+  }
+  return st;
+}
+
+}  // namespace
+
 Status SqliteStore::CreateRequest(const RequestRecord& record,
                                   const std::optional<OutboxMessage>& outbox) {
   RETURN_IF_ERROR(ValidateRecord(record));
   Status st = db_->Write([&](WriteTx& tx) -> Status {
-    RETURN_IF_ERROR(InsertRecord(tx.conn(), record));
-    if (!outbox) return Status::Ok();
-    // visible_at 0: visible at once, whatever clock the broker runs on.
-    return InsertQueueMessage(tx, db_->queue_signal(), outbox->queue, outbox->payload,
-                              outbox->meta, 0, ToMillis(record.created_at));
+    return InsertRequest(tx, db_->queue_signal(), record, outbox);
   });
-  if (st.code() == StatusCode::kAlreadyExists) {
-    return AlreadyExists(fmt::format("request '{}' already exists", record.id));
+  return NameTakenId(std::move(st), record.id);
+}
+
+void SqliteStore::CreateRequestAsync(RequestRecord record, std::optional<OutboxMessage> outbox,
+                                     std::function<void(Status)> done) {
+  if (Status st = ValidateRecord(record); !st.ok()) {
+    done(std::move(st));
+    return;
   }
-  return st;
+  struct Op {
+    RequestRecord record;
+    std::optional<OutboxMessage> outbox;
+  };
+  auto op = std::make_shared<Op>(Op{std::move(record), std::move(outbox)});
+  ChangeSignal& signal = db_->queue_signal();
+  db_->WriteAsync(
+      [op, &signal](WriteTx& tx) -> Status {
+        return InsertRequest(tx, signal, op->record, op->outbox);
+      },
+      [op, done = std::move(done)](const Status& st) { done(NameTakenId(st, op->record.id)); });
 }
 
 Result<RequestRecord> SqliteStore::GetRequest(std::string_view id) {
