@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "queue/broker_contract_test.h"
+#include "store/sqlite/queue_table.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/sqlite/testing/temp_dir.h"
 
@@ -109,6 +110,75 @@ TEST(SqliteBroker, RequestRecordedWithItsMessageReachesABlockedConsumer) {
 
 // kill -9 with work queued and leased: after restart and ReleaseAllLeases every accepted
 // message is delivered again.
+// Stats reads counters that triggers keep (migration 0002); they must equal a scan of the
+// messages after every kind of change.
+TEST(SqliteBroker, StatsCountersMatchAScanAfterEveryKindOfChange) {
+  SqliteEnv env;
+  Broker& b = *env.broker();
+  auto scan = [&](bool dead_letters) {
+    return env.db()->Read([&](store::Connection& c) -> Result<QueueStats> {
+      ASSIGN_OR_RETURN(store::Statement st, c.Prepare(
+          "SELECT state, dead, COUNT(*), SUM(tokens) FROM queue_messages WHERE queue = ?1 "
+          "GROUP BY state, dead"));
+      st.Bind(1, std::string(kQ));
+      QueueStats s;
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) break;
+        if (st.Int(1) != 0) {
+          s.dead += st.Int(2);
+        } else if (st.Int(0) == store::kQueueReady) {
+          s.ready += st.Int(2);
+          s.backlog_tokens += st.Int(3);
+        } else if (st.Int(0) == store::kQueueLeased) {
+          s.leased += st.Int(2);
+          s.backlog_tokens += st.Int(3);
+        }
+      }
+      if (dead_letters) return QueueStats{.ready = s.dead, .dead = s.dead};
+      return s;
+    });
+  };
+  auto check = [&](const char* step) {
+    SCOPED_TRACE(step);
+    for (bool dlq : {false, true}) {
+      Result<QueueStats> got =
+          env.broker()->Stats(dlq ? DeadLetterQueueName(kQ) : std::string(kQ));
+      Result<QueueStats> want = scan(dlq);
+      ASSERT_TRUE(got.ok() && want.ok());
+      EXPECT_EQ(got->ready, want->ready);
+      EXPECT_EQ(got->leased, want->leased);
+      EXPECT_EQ(got->dead, want->dead);
+      EXPECT_EQ(got->backlog_tokens, want->backlog_tokens);
+    }
+  };
+  for (int i = 0; i < 30; ++i) {
+    ASSERT_TRUE(b.Publish(kQ, std::to_string(i), {.tokens = 10 + i}).ok());
+  }
+  check("published");
+  EXPECT_EQ(b.Stats(kQ)->ready, 30);
+  auto leased = b.Consume(kQ, Take(12, std::chrono::hours(1)));
+  ASSERT_TRUE(leased.ok());
+  ASSERT_EQ(leased->size(), 12u);
+  check("leased");
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(b.Ack((*leased)[i]).ok());
+  check("acked");
+  for (int i = 3; i < 5; ++i) ASSERT_TRUE(b.Nack((*leased)[i], true).ok());
+  check("requeued");
+  for (int i = 5; i < 7; ++i) ASSERT_TRUE(b.Nack((*leased)[i], false).ok());
+  check("dead-lettered");
+  EXPECT_EQ(b.Stats(DeadLetterQueueName(kQ))->ready, 2);
+  ASSERT_TRUE(b.ExtendLease((*leased)[7], std::chrono::hours(2)).ok());
+  ASSERT_TRUE(env.db()->Write([](store::WriteTx& tx) {
+    return tx.conn().Exec("UPDATE queue_messages SET tokens = tokens + 1 WHERE state = 0");
+  }).ok());
+  check("tokens changed");
+  ASSERT_TRUE(b.ReleaseAllLeases().ok());
+  check("leases released");
+  env.Restart();  // the counters are in the file, not in memory
+  check("reopened");
+}
+
 TEST(SqliteBroker, Kill9KeepsQueuedAndLeasedMessages) {
   store::testing::TempDir dir;
   std::string path = dir.File("crash.db");
