@@ -61,6 +61,24 @@ class Broker {
     return results;
   }
 
+  // Publishes a message, then acks `delivery` (a worker's result for the request it took):
+  // `published` is the publish's outcome and `acked` the ack's, tried only once the message is
+  // published. A broker that can do both in one durable step overrides this (SQLite: one
+  // transaction, one commit instead of two).
+  struct PublishAckResult {
+    Status published;
+    Status acked;
+  };
+  [[nodiscard]] virtual PublishAckResult PublishAndAck(std::string_view queue,
+                                                       std::string_view payload,
+                                                       const MessageMeta& meta,
+                                                       const Delivery& delivery) {
+    PublishAckResult r;
+    r.published = Publish(queue, payload, meta);
+    if (r.published.ok()) r.acked = Ack(delivery);
+    return r;
+  }
+
   // Returns up to options.max_messages deliveries; an empty vector when the wait ended first.
   [[nodiscard]] virtual Result<std::vector<Delivery>> Consume(std::string_view queue,
                                                               const ConsumeOptions& options) = 0;

@@ -147,6 +147,28 @@ TYPED_TEST_P(BrokerLeaseContractTest, ExpiredLeaseRedeliversAndTheOldLeaseIsStal
   EXPECT_TRUE(b.Ack(second[0]).ok());
 }
 
+// A worker's result: published to another queue, and the request's message acked with it.
+TYPED_TEST_P(BrokerContractTest, PublishAndAckPublishesTheResultAndAcksTheRequest) {
+  Broker& b = this->broker();
+  constexpr std::string_view kResults = "inference_results";
+  ASSERT_TRUE(b.Publish(kQ, "request", {.message_id = "r1"}).ok());
+  auto got = this->MustConsume(kQ, Take(1));
+  ASSERT_EQ(got.size(), 1u);
+  Broker::PublishAckResult r = b.PublishAndAck(kResults, "result", {.message_id = "r1"}, got[0]);
+  ASSERT_TRUE(r.published.ok()) << r.published.ToString();
+  EXPECT_TRUE(r.acked.ok()) << r.acked.ToString();
+  EXPECT_EQ(*b.Depth(kQ), 0);
+  auto results = this->MustConsume(kResults, Take(10));
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].payload, "result");
+  ASSERT_TRUE(b.Ack(results[0]).ok());
+  // The same delivery again: the publish goes through, the ack reports the spent lease.
+  r = b.PublishAndAck(kResults, "again", {}, got[0]);
+  EXPECT_TRUE(r.published.ok());
+  EXPECT_EQ(r.acked.code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(this->MustConsume(kResults, Take(10)).size(), 1u);
+}
+
 TYPED_TEST_P(BrokerLeaseContractTest, ExtendLeaseKeepsAMessageFromRedelivery) {
   Broker& b = this->broker();
   ASSERT_TRUE(b.Publish(kQ, "long", {}).ok());
@@ -376,7 +398,8 @@ REGISTER_TYPED_TEST_SUITE_P(BrokerContractTest, DeliversFifoAndAckRemoves,
                             NackWithoutRequeueDeadLettersAtOnce, RejectsBadArguments,
                             PublishBatchAnswersEachMessageInOrder,
                             BlockedConsumerWakesOnPublish, ShutdownReleasesBlockedConsumers,
-                            ConcurrentConsumersGetEachMessageOnce);
+                            ConcurrentConsumersGetEachMessageOnce,
+                            PublishAndAckPublishesTheResultAndAcksTheRequest);
 REGISTER_TYPED_TEST_SUITE_P(BrokerLeaseContractTest, ExpiredLeaseRedeliversAndTheOldLeaseIsStale,
                             ExtendLeaseKeepsAMessageFromRedelivery,
                             CrashLoopingMessageDeadLettersThroughLeaseExpiry,

@@ -223,9 +223,20 @@ bool Worker::PublishAndAck(const queue::Delivery& d, const protocol::ResultMessa
   // tries.
   queue::OutageHold hold({.hold = options_.outage_hold,
                           .stopped = [this] { return stopping_.load(); }});
+  // Tests: publish but leave the request's message unacked, as a crash between the two would.
+  const bool skip_ack = options_.crash_before_ack && options_.crash_before_ack(res.request_id);
   Status st;
+  Status acked;
   for (int attempt = 0;; ++attempt) {
-    st = broker_.Publish(queue::kResultsQueue, payload, meta);
+    if (skip_ack) {
+      st = broker_.Publish(queue::kResultsQueue, payload, meta);
+    } else {
+      // The result and the ack go together where the broker can (one commit in SQLite).
+      queue::Broker::PublishAckResult r =
+          broker_.PublishAndAck(queue::kResultsQueue, payload, meta, d);
+      st = std::move(r.published);
+      acked = std::move(r.acked);
+    }
     if (st.ok() || st.code() == StatusCode::kInvalidArgument) break;
     if (st.code() != StatusCode::kUnavailable && attempt >= 2) break;
     if (attempt == 0) {
@@ -243,10 +254,9 @@ bool Worker::PublishAndAck(const queue::Delivery& d, const protocol::ResultMessa
     Count("requeued");
     return false;
   }
-  if (options_.crash_before_ack && options_.crash_before_ack(res.request_id)) return true;
-  if (Status ack = broker_.Ack(d); !ack.ok()) {
+  if (!skip_ack && !acked.ok()) {
     // The lease moved on (it lapsed); the redelivery will find the request finished.
-    log::WarnFor(res.request_id, "ack after the result failed: {}", ack.ToString());
+    log::WarnFor(res.request_id, "ack after the result failed: {}", acked.ToString());
   }
   return true;
 }

@@ -48,6 +48,9 @@ using GemmFn = void (*)(const GemmArgs& a, int64_t j0, int64_t j1);
 struct KernelTable {
   Simd simd;
   GemmFn gemm_f32, gemm_bf16, gemm_f16, gemm_int8;
+  // Panels a GEMM tile covers: column ranges that are multiples of gemm_panels * kPanel keep
+  // every tile full (a narrower leftover tile reuses each broadcast x for fewer outputs).
+  int gemm_panels = 1;
   // sum a[i] * b[i]
   float (*dot)(const float* a, const float* b, int64_t n);
   // y[i] += alpha * x[i]

@@ -177,6 +177,12 @@ void Gemm(const GemmArgs& a, int64_t j0, int64_t j1) {
       const bool first_pass = r == 0;
       int64_t p = pb;
       for (; p + P <= pb_end; p += P) Rows<V, L, R, P>(a, r, rows, p, first_pass);
+      if constexpr (P > 2) {
+        if (p + 2 <= pb_end) {
+          Rows<V, L, R, 2>(a, r, rows, p, first_pass);
+          p += 2;
+        }
+      }
       for (; p < pb_end; ++p) Rows<V, L, R, 1>(a, r, rows, p, first_pass);
     }
   }
@@ -382,6 +388,7 @@ KernelTable MakeTable(Simd simd) {
   t.gemm_bf16 = &Gemm<V, LoadBF16<V>, R, P>;
   t.gemm_f16 = &Gemm<V, LoadF16<V>, R, P>;
   t.gemm_int8 = &Gemm<V, LoadI8<V>, R, P>;
+  t.gemm_panels = P;
   t.dot = &Dot<V>;
   t.axpy = &Axpy<V>;
   t.scores = &Scores<V>;

@@ -9,15 +9,14 @@
 namespace inferline::engine::ops {
 namespace {
 
-// Output features per parallel work item: one packed weight panel (the kernels take whole
-// panels).
-constexpr int64_t kColsPerItem = kernels::kPanel;
-
-void Run(const kernels::GemmArgs& a, kernels::GemmFn fn, ThreadPool* pool) {
+// A parallel work item is one GEMM tile's width of panels (the kernels take whole panels, and
+// ranges of whole tiles keep every tile full).
+void Run(const kernels::GemmArgs& a, kernels::GemmFn fn, int tile_panels, ThreadPool* pool) {
   if (a.m == 0 || a.n == 0) return;
-  const int64_t items = (a.n + kColsPerItem - 1) / kColsPerItem;
+  const int64_t cols_per_item = kernels::kPanel * std::max(1, tile_panels);
+  const int64_t items = (a.n + cols_per_item - 1) / cols_per_item;
   auto run = [&](int64_t b0, int64_t b1, int /*worker*/) {
-    fn(a, b0 * kColsPerItem, std::min(a.n, b1 * kColsPerItem));
+    fn(a, b0 * cols_per_item, std::min(a.n, b1 * cols_per_item));
   };
   if (pool == nullptr) {
     run(0, items, 0);
@@ -78,7 +77,7 @@ void MatMul(std::span<const float> x, const WeightMatrix& w, std::span<const flo
       fn = table.gemm_int8;
       break;
   }
-  Run(a, fn, pool);
+  Run(a, fn, table.gemm_panels, pool);
 }
 
 }  // namespace inferline::engine::ops

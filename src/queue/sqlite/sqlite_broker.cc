@@ -125,28 +125,52 @@ Result<std::vector<Delivery>> SqliteBroker::Consume(std::string_view queue_view,
   return std::vector<Delivery>();
 }
 
+namespace {
+
+// Acks inside the writer's transaction: true when this lease still held the message.
+Result<bool> AckIn(Connection& c, const Delivery& delivery) {
+  // A normal message goes away; a dead-letter notice stays in the dead-letter queue, reported.
+  ASSIGN_OR_RETURN(Statement del, c.Prepare(
+      "DELETE FROM queue_messages WHERE id = ?1 AND state = 1 AND deliveries = ?2 "
+      "AND dead = 0"));
+  RETURN_IF_ERROR(del.Bind(1, static_cast<int64_t>(delivery.tag))
+                      .Bind(2, static_cast<int64_t>(delivery.lease)).Run());
+  if (c.Changes() > 0) return true;
+  ASSIGN_OR_RETURN(Statement keep, c.Prepare(
+      "UPDATE queue_messages SET state = 2, lease_until = NULL WHERE id = ?1 AND state = 1 "
+      "AND deliveries = ?2 AND dead = 1"));
+  RETURN_IF_ERROR(keep.Bind(1, static_cast<int64_t>(delivery.tag))
+                      .Bind(2, static_cast<int64_t>(delivery.lease)).Run());
+  return c.Changes() > 0;
+}
+
+}  // namespace
+
 Status SqliteBroker::Ack(const Delivery& delivery) {
   bool done = false;
   RETURN_IF_ERROR(db_->Write([&](WriteTx& tx) -> Status {
-    // A normal message goes away; a dead-letter notice stays in the dead-letter queue, reported.
-    ASSIGN_OR_RETURN(Statement del, tx.conn().Prepare(
-        "DELETE FROM queue_messages WHERE id = ?1 AND state = 1 AND deliveries = ?2 "
-        "AND dead = 0"));
-    RETURN_IF_ERROR(del.Bind(1, static_cast<int64_t>(delivery.tag))
-                        .Bind(2, static_cast<int64_t>(delivery.lease)).Run());
-    if (tx.conn().Changes() > 0) {
-      done = true;
-      return Status::Ok();
-    }
-    ASSIGN_OR_RETURN(Statement keep, tx.conn().Prepare(
-        "UPDATE queue_messages SET state = 2, lease_until = NULL WHERE id = ?1 AND state = 1 "
-        "AND deliveries = ?2 AND dead = 1"));
-    RETURN_IF_ERROR(keep.Bind(1, static_cast<int64_t>(delivery.tag))
-                        .Bind(2, static_cast<int64_t>(delivery.lease)).Run());
-    done = tx.conn().Changes() > 0;
+    ASSIGN_OR_RETURN(done, AckIn(tx.conn(), delivery));
     return Status::Ok();
   }));
   return done ? Status::Ok() : StaleLease();
+}
+
+Broker::PublishAckResult SqliteBroker::PublishAndAck(std::string_view queue,
+                                                     std::string_view payload,
+                                                     const MessageMeta& meta,
+                                                     const Delivery& delivery) {
+  const int64_t now = NowMs();
+  bool acked = false;
+  PublishAckResult r;
+  r.published = db_->Write([&](WriteTx& tx) -> Status {
+    RETURN_IF_ERROR(
+        store::InsertQueueMessage(tx, db_->queue_signal(), queue, payload, meta, now, now));
+    // A stale lease does not undo the publish: the result stands, the ack reports it.
+    ASSIGN_OR_RETURN(acked, AckIn(tx.conn(), delivery));
+    return Status::Ok();
+  });
+  if (r.published.ok() && !acked) r.acked = StaleLease();
+  return r;
 }
 
 Result<NackOutcome> SqliteBroker::Nack(const Delivery& delivery, bool requeue,

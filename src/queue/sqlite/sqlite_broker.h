@@ -41,6 +41,9 @@ class SqliteBroker final : public Broker {
   Result<std::vector<Delivery>> Consume(std::string_view queue,
                                         const ConsumeOptions& options) override;
   Status Ack(const Delivery& delivery) override;
+  // The message and the ack in one transaction.
+  PublishAckResult PublishAndAck(std::string_view queue, std::string_view payload,
+                                 const MessageMeta& meta, const Delivery& delivery) override;
   Result<NackOutcome> Nack(const Delivery& delivery, bool requeue,
                            std::chrono::milliseconds delay = {}) override;
   Status ExtendLease(const Delivery& delivery, std::chrono::milliseconds extension) override;
