@@ -103,6 +103,10 @@ void EmbeddedPlatform::Stop() {
   stopped_ = true;
   model_ready_ = false;
   if (gateway_) gateway_->Stop();
+  // Admissions await their commit on the writer (Store::CreateRequestAsync) and resume on the
+  // HTTP event loops: let every queued write commit and call back now, while those loops still
+  // exist, rather than from the database's destructor after the server is gone.
+  if (db_) (void)db_->Write([](store::WriteTx&) { return Status::Ok(); });
   if (worker_) worker_->Stop();
   if (backend_) backend_->Shutdown();
   if (collector_) collector_->Stop();
