@@ -54,6 +54,7 @@ TEST(EngineBenchTest, TinyRunPrintsEveryNumber) {
   o.gen_tokens = 8;
   o.prefill_tokens = 8;
   o.repeats = 1;
+  o.decode_repeats = 1;
   o.bandwidth_mib = 8;
   o.kjv_dir = (SourceDir() / "models" / "kjv-small").string();
   o.csv = (fs::temp_directory_path() / "inferline-bench-test.csv").string();

@@ -94,7 +94,7 @@ void DeclareEngineBenchFlags(CLI::App& app, EngineBenchOptions& o) {
       ->check(CLI::Range(1, 1024));
   app.add_option("--repeats", o.repeats, "Prefill, TTFT and bandwidth: best of N");
   app.add_option("--decode-repeats", o.decode_repeats,
-                 "Decode points: run each N times and report the median run");
+                 "Decode points: run each N times and report the median run (odd N)");
   app.add_option("--bandwidth-mib", o.bandwidth_mib, "Buffer of the read-bandwidth test");
   app.add_option("--kjv-dir", o.kjv_dir, "The shipped model (also the bench's tokenizer)");
   app.add_option("--random-model-dir", o.random_model_dir,

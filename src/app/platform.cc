@@ -104,8 +104,10 @@ void EmbeddedPlatform::Stop() {
   model_ready_ = false;
   if (gateway_) gateway_->Stop();
   // Admissions await their commit on the writer (Store::CreateRequestAsync) and resume on the
-  // HTTP event loops: let every queued write commit and call back now, while those loops still
-  // exist, rather than from the database's destructor after the server is gone.
+  // HTTP event loops. Let every queued write commit and call back now, so that no callback
+  // outlives the server's io_contexts (the caller stops the server before this, and destroys
+  // it before the platform); a request cut off this way is durable or not, as its commit says.
+  // Its reservation, if the commit failed, is refunded by the next start's reconciliation.
   if (db_) (void)db_->Write([](store::WriteTx&) { return Status::Ok(); });
   if (worker_) worker_->Stop();
   if (backend_) backend_->Shutdown();

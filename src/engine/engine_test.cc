@@ -360,15 +360,22 @@ TEST_F(EngineTest, CancelFromAnotherThreadTakesEffectBeforeTheNextStep) {
   auto engine = MakeEngine();
   EngineRequest a = Greedy(0, 200);
   a.ignore_eos = true;
-  std::promise<void> started;
+  // The first token's callback holds the scheduler until Cancel is posted: otherwise, on a
+  // busy machine, the 200 tokens can all be generated before this thread gets to Cancel.
+  std::promise<void> started, posted;
+  std::shared_future<void> cancel_posted = posted.get_future().share();
   std::atomic<bool> once{false};
-  auto id = engine->Submit(a, rec.For(0, engine.get(), [&](const TokenEvent&) {
-    if (!once.exchange(true)) started.set_value();
+  auto id = engine->Submit(a, rec.For(0, engine.get(), [&, cancel_posted](const TokenEvent&) {
+    if (!once.exchange(true)) {
+      started.set_value();
+      cancel_posted.wait();
+    }
   }));
   ASSERT_TRUE(id.ok());
   started.get_future().wait();
   const int64_t before = engine->Stats().steps;
   engine->Cancel(*id);
+  posted.set_value();
   ASSERT_TRUE(rec.WaitFor(1));
   const RunLog r = rec.Get(0);
   EXPECT_EQ(r.result->finish_reason, "cancelled");

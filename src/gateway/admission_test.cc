@@ -3,6 +3,9 @@
 // reservation and its refusal, and the order of events.
 #include <gtest/gtest.h>
 
+#include <future>
+#include <mutex>
+
 #include "gateway/admission.h"
 #include "gateway/authenticator.h"
 #include "gateway/testing/test_platform.h"
@@ -173,6 +176,52 @@ TEST_F(AdmissionTest, QueuedIsTheFirstEventAndSubscribersSeeIt) {
   EXPECT_NE(seen[0].data.find(out.admitted->request_id), std::string::npos);
 }
 
+
+// The two halves the I/O-thread path uses: Begin reserves and announces, the write happens
+// elsewhere, Finish takes its Status. A failed write refunds the reservation, closes the event
+// stream with `failed` and records nothing.
+TEST_F(AdmissionTest, BeginThenAFailedWriteRefundsAndClosesTheStream) {
+  EXPECT_TRUE(admission_.NonBlocking() == false);  // not without in_process_seams
+  Admission inline_admission(*p_.store, *p_.ledger, *p_.bus, p_.models,
+                             {.default_max_tokens = 8, .in_process_seams = true});
+  EXPECT_TRUE(inline_admission.NonBlocking());  // SqliteStore records without blocking
+
+  std::vector<events::Event> seen;
+  std::mutex mu;
+  auto cb = [&](const events::Event& ev) {
+    std::lock_guard lock(mu);
+    seen.push_back(ev);
+  };
+  AdmitStart start = inline_admission.Begin(User("frank"), Completion("And the evening", 6), cb);
+  ASSERT_TRUE(start.pending) << start.outcome.failure.status.ToString();
+  const std::string id = start.pending->admitted.request_id;
+  EXPECT_EQ(p_.ledger->ListReservations()->size(), 1u);
+  AdmitOutcome out =
+      inline_admission.Finish(std::move(*start.pending), Unavailable("disk I/O error"));
+  ASSERT_FALSE(out.admitted);
+  EXPECT_EQ(out.failure.status.code(), StatusCode::kUnavailable);
+  EXPECT_TRUE(p_.ledger->ListReservations()->empty());  // refunded
+  EXPECT_EQ(p_.store->GetRequest(id).status().code(), StatusCode::kNotFound);
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(seen.size(), 2u);
+    EXPECT_EQ(seen[0].type, events::EventType::kQueued);
+    EXPECT_EQ(seen[1].type, events::EventType::kFailed);
+  }
+
+  // And a write that succeeds: recorded, queued, the reservation kept.
+  start = inline_admission.Begin(User("frank"), Completion("And the morning", 6));
+  ASSERT_TRUE(start.pending);
+  std::promise<Status> done;
+  p_.store->CreateRequestAsync(start.pending->record, start.pending->outbox,
+                               [&](Status st) { done.set_value(std::move(st)); });
+  const Status created = done.get_future().get();
+  ASSERT_TRUE(created.ok()) << created.ToString();
+  out = inline_admission.Finish(std::move(*start.pending), created);
+  ASSERT_TRUE(out.admitted);
+  EXPECT_TRUE(p_.store->GetRequest(out.admitted->request_id).ok());
+  EXPECT_EQ(p_.ledger->ListReservations()->size(), 1u);
+}
 
 // A ledger whose backend is down (Redis unreachable in the distributed deployment).
 class UnreachableLedger final : public quota::QuotaLedger {

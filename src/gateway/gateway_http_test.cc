@@ -71,6 +71,8 @@ class GatewayHttpTest : public ::testing::Test {
     deps.registry = &registry_;
     GatewayOptions options;
     options.admission.default_max_tokens = 16;
+    // As `inferline serve` runs it: small bodies are admitted on the I/O thread.
+    options.admission.in_process_seams = true;
     options.blocking_threads = 4;
     options.cors_origins = {"https://app.example"};
     options.sse_keepalive = std::chrono::milliseconds(500);

@@ -64,7 +64,9 @@ class Broker {
   // Publishes a message, then acks `delivery` (a worker's result for the request it took):
   // `published` is the publish's outcome and `acked` the ack's, tried only once the message is
   // published. A broker that can do both in one durable step overrides this (SQLite: one
-  // transaction, one commit instead of two).
+  // transaction, one commit instead of two); there an error in either step fails both and is
+  // reported in `published` (nothing was written, publish again), while a lease that moved on
+  // only sets `acked` (the message stands).
   struct PublishAckResult {
     Status published;
     Status acked;

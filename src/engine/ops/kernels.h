@@ -10,8 +10,9 @@
 //
 // Determinism contract: every output element is computed by the same sequence of operations
 // whatever the shape of the call (number of rows m, the tile it falls in, the column range a
-// thread gets): a matrix product's element is acc = fma(x[r, i], w[j, i], acc) for i = 0, 1,
-// ..., k - 1 from acc = 0, then + bias. So a sequence's logits do not depend on what else is in its batch, which is
+// thread gets): a matrix product's element is acc = x[r, i] * w[j, i] + acc for i = 0, 1,
+// ..., k - 1 from acc = 0, then + bias (a fused multiply-add in the AVX2 and AVX-512 tables,
+// a multiply and an add in the portable one). So a sequence's logits do not depend on what else is in its batch, which is
 // what makes batched and unbatched generation give identical tokens.
 //
 // Thread-safety: tables are immutable; the functions are pure.

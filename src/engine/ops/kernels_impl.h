@@ -7,7 +7,6 @@
 //   Zero() Set1(f) Load(p) Store(p, r) Add Sub Mul Div Fma(a, b, c) = a * b + c  Min Max
 //   Reduce(r)                         horizontal sum, a fixed order of operations
 //   LoadBF16(p) LoadF16(p) LoadI8(p)  kWidth values widened to f32
-//   F16ToF32(bits)                    one value (tails)
 //   RoundToInt / Pow2(n)              for exp: round to nearest; 2^n for integral n in a Reg
 //   ZeroWhereLess(y, x, t)            y where x >= t, else 0 (also where x is NaN)
 //
@@ -111,7 +110,13 @@ void Tile(const GemmArgs& a, int64_t r0, int64_t p0, bool prefetch) {
   for (int64_t i = 0; i < k; ++i) {
     if (prefetch && i % kStepsPerLine == 0) {
 #pragma GCC unroll 16
-      for (int p = 0; p < P; ++p) __builtin_prefetch(L::Address(a, p0 + p, i) + kPrefetchBytes);
+      for (int p = 0; p < P; ++p) {
+        // Possibly past the end of the weights (a prefetch never faults): computed as an
+        // integer so that no out-of-range pointer is ever formed.
+        const __UINTPTR_TYPE__ at =
+            reinterpret_cast<__UINTPTR_TYPE__>(L::Address(a, p0 + p, i)) + kPrefetchBytes;
+        __builtin_prefetch(reinterpret_cast<const void*>(at));
+      }
     }
     Reg wv[P * Q];
 #pragma GCC unroll 16
@@ -167,8 +172,8 @@ template <class V, class L, int R, int P>
 void Gemm(const GemmArgs& a, int64_t j0, int64_t j1) {
   const int64_t p_begin = j0 / kPanel;
   const int64_t p_end = (j1 + kPanel - 1) / kPanel;
-  const int64_t panel_bytes = a.k * kPanel * L::kBytes;
-  int64_t block = kBlockBytes / panel_bytes / P * P;
+  const int64_t panel_bytes = a.k * kPanel * L::kBytes;  // 0 when k == 0: outputs = bias
+  int64_t block = panel_bytes > 0 ? kBlockBytes / panel_bytes / P * P : P;
   if (block < P) block = P;
   for (int64_t pb = p_begin; pb < p_end; pb += block) {
     const int64_t pb_end = pb + block < p_end ? pb + block : p_end;

@@ -108,8 +108,6 @@ TEST(SqliteBroker, RequestRecordedWithItsMessageReachesABlockedConsumer) {
   EXPECT_EQ(*env.broker()->BacklogTokens(kQ), 17);
 }
 
-// kill -9 with work queued and leased: after restart and ReleaseAllLeases every accepted
-// message is delivered again.
 // Stats reads counters that triggers keep (migration 0002); they must equal a scan of the
 // messages after every kind of change.
 TEST(SqliteBroker, StatsCountersMatchAScanAfterEveryKindOfChange) {
@@ -179,6 +177,8 @@ TEST(SqliteBroker, StatsCountersMatchAScanAfterEveryKindOfChange) {
   check("reopened");
 }
 
+// kill -9 with work queued and leased: after restart and ReleaseAllLeases every accepted
+// message is delivered again.
 TEST(SqliteBroker, Kill9KeepsQueuedAndLeasedMessages) {
   store::testing::TempDir dir;
   std::string path = dir.File("crash.db");

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include "store/sqlite/testing/temp_dir.h"
 #include "store/store_contract_test.h"
 
@@ -62,6 +64,35 @@ TEST(SqliteStore, RecordAndOutboxMessageCommitTogetherOrNotAtAll) {
   // A duplicate record fails the whole step: no second message.
   EXPECT_EQ(s.CreateRequest(contract::MakeRecord("r1", "u", 3), m).code(),
             StatusCode::kAlreadyExists);
+  EXPECT_EQ(QueueRows(*env.db()), 1);
+}
+
+// The asynchronous form (admission on an HTTP I/O thread): the same atomic step, the outcome
+// delivered to the callback after the commit.
+TEST(SqliteStore, CreateRequestAsyncCommitsBeforeItCallsBack) {
+  SqliteEnv env;
+  Store& s = *env.store();
+  EXPECT_TRUE(s.CreatesWithoutBlocking());
+  auto create = [&](RequestRecord r, std::optional<OutboxMessage> m) {
+    std::promise<Status> done;
+    s.CreateRequestAsync(std::move(r), std::move(m),
+                         [&](Status st) { done.set_value(std::move(st)); });
+    return done.get_future().get();
+  };
+  OutboxMessage m{"inference_requests.tiny", R"({"request_id":"a1"})",
+                  {.message_id = "a1", .model = "tiny", .tokens = 5}};
+  ASSERT_TRUE(create(contract::MakeRecord("a1", "u", 1), m).ok());
+  EXPECT_TRUE(s.GetRequest("a1").ok());  // visible to a reader once called back
+  EXPECT_EQ(QueueRows(*env.db()), 1);
+  EXPECT_EQ(create(contract::MakeRecord("a1", "u", 2), m).code(), StatusCode::kAlreadyExists);
+  RequestRecord invalid = contract::MakeRecord("a2", "u", 3);
+  invalid.status = RequestStatus::kRunning;
+  EXPECT_EQ(create(invalid, std::nullopt).code(), StatusCode::kInvalidArgument);
+  OutboxMessage bad = m;
+  bad.queue = "bad queue name!";
+  EXPECT_EQ(create(contract::MakeRecord("a3", "u", 4), bad).code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.GetRequest("a3").status().code(), StatusCode::kNotFound);
   EXPECT_EQ(QueueRows(*env.db()), 1);
 }
 
