@@ -122,7 +122,8 @@ INSTANTIATE_TEST_SUITE_P(Shapes, GemmTest,
                                            GemmCase{5, 33, 31, true}, GemmCase{9, 70, 64, false},
                                            GemmCase{13, 129, 100, true},
                                            GemmCase{1, 300, 257, true},
-                                           GemmCase{70, 90, 48, true}));
+                                           GemmCase{70, 90, 48, true},
+                                           GemmCase{3, 20, 0, true}));
 
 // The determinism contract: a row's output is bit-identical whether computed alone or inside a
 // batch of any size, at any position, under any thread split.
