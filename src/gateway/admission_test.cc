@@ -16,6 +16,25 @@ namespace {
 
 using testing::TestPlatform;
 
+// The events a subscriber callback received, from any thread.
+class EventLog {
+ public:
+  events::EventCallback Callback() {
+    return [this](const events::Event& ev) {
+      std::lock_guard lock(mu_);
+      events_.push_back(ev);
+    };
+  }
+  std::vector<events::Event> Events() {
+    std::lock_guard lock(mu_);
+    return events_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<events::Event> events_;
+};
+
 class AdmissionTest : public ::testing::Test {
  protected:
   AdmissionTest() : admission_(*p_.store, *p_.ledger, *p_.bus, p_.models, {.default_max_tokens = 32}) {}
@@ -160,16 +179,11 @@ TEST_F(AdmissionTest, QuotaRefusalNamesTheWindowAndKeepsNothing) {
 }
 
 TEST_F(AdmissionTest, QueuedIsTheFirstEventAndSubscribersSeeIt) {
-  std::vector<events::Event> seen;
-  std::mutex mu;
-  auto cb = [&](const events::Event& ev) {
-    std::lock_guard lock(mu);
-    seen.push_back(ev);
-  };
-  auto out = admission_.Admit(User("erin"), Completion("Let there be light", 4), cb);
+  EventLog log;
+  auto out = admission_.Admit(User("erin"), Completion("Let there be light", 4), log.Callback());
   ASSERT_TRUE(out.admitted);
   EXPECT_TRUE(out.admitted->subscription.active());
-  std::lock_guard lock(mu);
+  const std::vector<events::Event> seen = log.Events();
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].id, 1);
   EXPECT_EQ(seen[0].type, events::EventType::kQueued);
@@ -186,13 +200,9 @@ TEST_F(AdmissionTest, BeginThenAFailedWriteRefundsAndClosesTheStream) {
                              {.default_max_tokens = 8, .in_process_seams = true});
   EXPECT_TRUE(inline_admission.NonBlocking());  // SqliteStore records without blocking
 
-  std::vector<events::Event> seen;
-  std::mutex mu;
-  auto cb = [&](const events::Event& ev) {
-    std::lock_guard lock(mu);
-    seen.push_back(ev);
-  };
-  AdmitStart start = inline_admission.Begin(User("frank"), Completion("And the evening", 6), cb);
+  EventLog log;
+  AdmitStart start =
+      inline_admission.Begin(User("frank"), Completion("And the evening", 6), log.Callback());
   ASSERT_TRUE(start.pending) << start.outcome.failure.status.ToString();
   const std::string id = start.pending->admitted.request_id;
   EXPECT_EQ(p_.ledger->ListReservations()->size(), 1u);
@@ -202,12 +212,10 @@ TEST_F(AdmissionTest, BeginThenAFailedWriteRefundsAndClosesTheStream) {
   EXPECT_EQ(out.failure.status.code(), StatusCode::kUnavailable);
   EXPECT_TRUE(p_.ledger->ListReservations()->empty());  // refunded
   EXPECT_EQ(p_.store->GetRequest(id).status().code(), StatusCode::kNotFound);
-  {
-    std::lock_guard lock(mu);
-    ASSERT_EQ(seen.size(), 2u);
-    EXPECT_EQ(seen[0].type, events::EventType::kQueued);
-    EXPECT_EQ(seen[1].type, events::EventType::kFailed);
-  }
+  const std::vector<events::Event> seen = log.Events();
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0].type, events::EventType::kQueued);
+  EXPECT_EQ(seen[1].type, events::EventType::kFailed);
 
   // And a write that succeeds: recorded, queued, the reservation kept.
   start = inline_admission.Begin(User("frank"), Completion("And the morning", 6));
