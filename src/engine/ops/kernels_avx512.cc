@@ -53,6 +53,15 @@ struct Avx512V {
   }
   static float F16ToF32(uint16_t h) { return _cvtsh_ss(h); }
   static float Reduce(Reg a) { return _mm512_reduce_add_ps(a); }
+  // out[0..3] = the horizontal sums of a, b, c and d, sharing the shuffles.
+  static void Reduce4(Reg a, Reg b, Reg c, Reg d, float* out) {
+    auto half = [](Reg x) {
+      return _mm256_add_ps(_mm512_castps512_ps256(x), _mm512_extractf32x8_ps(x, 1));
+    };
+    const __m256 abcd =
+        _mm256_hadd_ps(_mm256_hadd_ps(half(a), half(b)), _mm256_hadd_ps(half(c), half(d)));
+    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(abcd), _mm256_extractf128_ps(abcd, 1)));
+  }
 };
 
 }  // namespace

@@ -6,6 +6,7 @@
 //   V::Reg                            the register type
 //   Zero() Set1(f) Load(p) Store(p, r) Add Sub Mul Div Fma(a, b, c) = a * b + c  Min Max
 //   Reduce(r)                         horizontal sum, a fixed order of operations
+//   Reduce4(a, b, c, d, out)          out[0..3] = the four horizontal sums (a fixed order too)
 //   LoadBF16(p) LoadF16(p) LoadI8(p)  kWidth values widened to f32
 //   RoundToInt / Pow2(n)              for exp: round to nearest; 2^n for integral n in a Reg
 //   ZeroWhereLess(y, x, t)            y where x >= t, else 0 (also where x is NaN)
@@ -244,7 +245,23 @@ void ScoresN(const float* q, const float* keys, int64_t len, float scale, float*
   Reg qv[N];
 #pragma GCC unroll 16
   for (int r = 0; r < N; ++r) qv[r] = V::Load(q + r * W);
-  for (int64_t j = 0; j < len; ++j) {
+  int64_t j = 0;
+  // Four keys at a time share one horizontal sum (the sums dominate a short dot product).
+  for (; j + 4 <= len; j += 4) {
+    Reg acc[4];
+#pragma GCC unroll 4
+    for (int t = 0; t < 4; ++t) {
+      const float* kr = keys + (j + t) * N * W;
+      acc[t] = V::Mul(qv[0], V::Load(kr));
+#pragma GCC unroll 16
+      for (int r = 1; r < N; ++r) acc[t] = V::Fma(qv[r], V::Load(kr + r * W), acc[t]);
+    }
+    alignas(16) float sums[4];
+    V::Reduce4(acc[0], acc[1], acc[2], acc[3], sums);
+#pragma GCC unroll 4
+    for (int t = 0; t < 4; ++t) out[j + t] = sums[t] * scale;
+  }
+  for (; j < len; ++j) {
     const float* kr = keys + j * N * W;
     Reg acc = V::Mul(qv[0], V::Load(kr));
 #pragma GCC unroll 16

@@ -46,6 +46,12 @@ struct ScalarV {
     }
     return s[0];
   }
+  static void Reduce4(Reg a, Reg b, Reg c, Reg d, float* out) {
+    out[0] = Reduce(a);
+    out[1] = Reduce(b);
+    out[2] = Reduce(c);
+    out[3] = Reduce(d);
+  }
 };
 
 }  // namespace
