@@ -7,8 +7,13 @@
 #include <cmath>
 
 #include "engine/io/half.h"
+#include "engine/ops/kernels.h"
 
 namespace inferline::engine::ops {
+
+// The packed layout is the kernels' (kernels::GemmArgs).
+static_assert(WeightMatrix::kPanel == kernels::kPanel);
+static_assert(WeightMatrix::kInt8Group == kernels::kInt8Group);
 
 Result<WeightDType> ParseWeightDType(std::string_view name) {
   if (name == "f32" || name == "float32") return WeightDType::kF32;

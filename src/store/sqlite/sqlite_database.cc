@@ -45,7 +45,6 @@ Status SqliteDatabase::Init() {
   RETURN_IF_ERROR(w.Exec(options_.synchronous_full ? "PRAGMA synchronous=FULL"
                                                    : "PRAGMA synchronous=NORMAL"));
   RETURN_IF_ERROR(w.Exec("PRAGMA temp_store=MEMORY"));
-  RETURN_IF_ERROR(w.Exec("PRAGMA cache_size=-65536"));
   {
     // journal_mode=WAL silently stays "memory"/"delete" on some file systems; refuse that.
     ASSIGN_OR_RETURN(Statement st, w.Prepare("PRAGMA journal_mode"));

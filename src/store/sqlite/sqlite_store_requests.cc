@@ -95,10 +95,6 @@ Status InsertRecord(Connection& c, const RequestRecord& r) {
       .Bind(11, ToMillis(r.created_at)).Bind(12, deadline).Run();
 }
 
-}  // namespace
-
-namespace {
-
 Status InsertRequest(WriteTx& tx, ChangeSignal& queue_signal, const RequestRecord& record,
                      const std::optional<OutboxMessage>& outbox) {
   RETURN_IF_ERROR(InsertRecord(tx.conn(), record));
