@@ -98,5 +98,29 @@ TEST(StreamDecoderTest, StripsOnlyTheFirstLeadingSpace) {
   EXPECT_EQ(pieces[1], " God");
 }
 
+// A long run of tokens that decode to nothing (here ids outside the vocabulary) must not cost
+// the context: a space after it still follows the earlier text, so Strip keeps it. Found by
+// the tokenizer fuzzer with 64 such ids between a byte token and "▁".
+TEST(StreamDecoderTest, ALongRunOfEmptyTokensKeepsTheContext) {
+  auto tok = Tokenizer::Load(SourceDir() / "tests/golden/tokenizer/sp-bpe");
+  ASSERT_TRUE(tok.ok());
+  const auto word = (*tok)->Encode("And");
+  const auto space = (*tok)->Encode(" God");
+  ASSERT_FALSE(word.empty());
+  ASSERT_FALSE(space.empty());
+  for (int run : {0, 1, 63, 64, 65, 200}) {
+    SCOPED_TRACE(run);
+    std::vector<int32_t> ids = word;
+    ids.insert(ids.end(), run, (*tok)->vocab_size() + 7);
+    ids.insert(ids.end(), space.begin(), space.end());
+    CheckStream(**tok, ids, true);
+    CheckStream(**tok, ids, false);
+    // Nothing but empty tokens first: the first text is stripped as Decode strips it.
+    std::vector<int32_t> leading(run, -1);
+    leading.insert(leading.end(), space.begin(), space.end());
+    CheckStream(**tok, leading, true);
+  }
+}
+
 }  // namespace
 }  // namespace inferline::engine
