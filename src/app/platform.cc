@@ -65,6 +65,11 @@ Status EmbeddedPlatform::Start() {
     worker::WorkerOptions wo;
     wo.model = models_.Default()->name;
     wo.max_in_flight = std::max(4, config_.max_slots * 4);
+    // One process: the worker hands its results to the collector directly (the results queue
+    // stays for what cannot be recorded at once, and is still consumed).
+    wo.record_result = [c = collector_.get()](const protocol::ResultMessage& r) {
+      return c->Record(r);
+    };
     worker_ = std::make_unique<worker::Worker>(*broker_, *store_, *bus_, backend_, wo);
     RETURN_IF_ERROR(worker_->Start());
   } else {

@@ -151,16 +151,30 @@ void Collector::Handle(const queue::Delivery& d) {
     if (!d.dead_lettered) (void)broker_.Nack(d, true, options_.retry_delay);
     return;
   }
-  if (!applied->known) {
-    metrics_.results_total.With({"unknown"}).Inc();
-  } else {
-    metrics_.results_total.With({protocol::FinalStatusName(parsed->status)}).Inc();
-    if (!applied->finalized) metrics_.duplicate_results_total.Inc();
-  }
+  CountApplied(*parsed, *applied);
   if (Status st = broker_.Ack(d); !st.ok()) {
     // The lease lapsed and the result will come again; replaying it is harmless.
     log::WarnFor(parsed->request_id, "ack of the result failed: {}", st.ToString());
   }
+}
+
+void Collector::CountApplied(const protocol::ResultMessage& result, const ApplyReport& report) {
+  if (!report.known) {
+    metrics_.results_total.With({"unknown"}).Inc();
+  } else {
+    metrics_.results_total.With({protocol::FinalStatusName(result.status)}).Inc();
+    if (!report.finalized) metrics_.duplicate_results_total.Inc();
+  }
+}
+
+Status Collector::Record(const protocol::ResultMessage& result) {
+  Result<ApplyReport> applied = Apply(result);
+  if (!applied.ok()) {
+    metrics_.retries_total.Inc();
+    return applied.status();
+  }
+  CountApplied(result, *applied);
+  return Status::Ok();
 }
 
 Result<ApplyReport> Collector::ApplyHolding(const queue::Delivery& d,
@@ -212,7 +226,20 @@ Result<ApplyReport> Collector::Apply(const protocol::ResultMessage& result) {
   }
   RETURN_IF_ERROR(finalized.status());
   report.finalized = *finalized;
-  ASSIGN_OR_RETURN(store::RequestRecord rec, store_.GetRequest(id));
+  store::RequestRecord rec;
+  if (report.finalized) {
+    // This call wrote the terminal state: the record holds exactly the outcome.
+    rec.id = id;
+    rec.status = outcome.status;
+    rec.output_text = std::move(outcome.output_text);
+    rec.finish_reason = std::move(outcome.finish_reason);
+    rec.usage = outcome.usage;
+    rec.error_code = std::move(outcome.error_code);
+    rec.error_message = std::move(outcome.error_message);
+  } else {
+    // Final already (a replay, or cancelled meanwhile): the record decides.
+    ASSIGN_OR_RETURN(rec, store_.GetRequest(id));
+  }
   report.status = rec.status;
 
   // 2. Settle with what the record says was consumed.

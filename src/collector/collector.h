@@ -96,6 +96,11 @@ class Collector {
   // would not complete.
   [[nodiscard]] Result<ApplyReport> Apply(const protocol::ResultMessage& result);
 
+  // Apply for a result handed over in process instead of through the results queue (the
+  // embedded deployment's worker, see WorkerOptions::record_result), counted in the metrics like
+  // a consumed one. On an error nothing is retried here: the caller falls back to the queue.
+  [[nodiscard]] Status Record(const protocol::ResultMessage& result);
+
   // Takes up to batch_size results (waiting up to `wait` for the first) and handles each
   // (Apply, then Ack; or dead-letter / retry). Returns how many deliveries it handled.
   [[nodiscard]] Result<int> ProcessBatch(std::chrono::milliseconds wait);
@@ -103,6 +108,7 @@ class Collector {
  private:
   void Loop();
   void Handle(const queue::Delivery& delivery);
+  void CountApplied(const protocol::ResultMessage& result, const ApplyReport& report);
   // Apply retried while it fails with Unavailable (see outage_hold). Sets *lease_lost
   // when the delivery's lease could not be extended meanwhile.
   Result<ApplyReport> ApplyHolding(const queue::Delivery& delivery,

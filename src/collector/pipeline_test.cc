@@ -21,7 +21,10 @@ using worker::testing::WaitFor;
 
 constexpr char kModel[] = "fake";
 
-class PipelineTest : public testing::PipelineFixture {
+// Run twice: with the worker's results going through the results queue to the collector's
+// consumer (the distributed path), and handed to the collector in process (WorkerOptions::
+// record_result, what `inferline serve` does). Every outcome must be the same.
+class PipelineTest : public testing::PipelineFixture, public ::testing::WithParamInterface<bool> {
  protected:
   PipelineTest() { backend_ = std::make_shared<FakeBackend>(4); }
   ~PipelineTest() override {
@@ -37,6 +40,12 @@ class PipelineTest : public testing::PipelineFixture {
     o.cancel_poll_interval = 50ms;
     o.retry_delay = 50ms;
     o.registry = &registry_;
+    if (GetParam()) {
+      o.record_result = [this](const protocol::ResultMessage& r) -> Status {
+        if (!collector_) return Unavailable("no collector yet (test)");
+        return collector_->Record(r);
+      };
+    }
     return o;
   }
   void StartAll(worker::WorkerOptions o = {}) {
@@ -65,7 +74,7 @@ class PipelineTest : public testing::PipelineFixture {
   std::unique_ptr<worker::Worker> worker_;
 };
 
-TEST_F(PipelineTest, AQueuedRequestCompletesWithExactUsageSettledAndOrderedEvents) {
+TEST_P(PipelineTest, AQueuedRequestCompletesWithExactUsageSettledAndOrderedEvents) {
   EventLog log(seams_.bus, "r1");
   AcceptOne("r1");
   EXPECT_EQ(TokensReserved(), 13);
@@ -85,6 +94,11 @@ TEST_F(PipelineTest, AQueuedRequestCompletesWithExactUsageSettledAndOrderedEvent
   EXPECT_EQ(TokensReserved(), 0);
   EXPECT_EQ(RequestsUsed(), 1);
   EXPECT_EQ(Billed().requests, 1);
+  EXPECT_TRUE(WaitFor([&] { return ResultsCounter("completed") == 1; }));
+  EXPECT_TRUE(WaitFor([&] {  // the request's message is acked once the result is recorded
+    auto s = seams_.broker->Stats(queue::RequestQueueName(kModel));
+    return s.ok() && s->ready + s->leased == 0;
+  }));
 
   auto types = log.types();
   ASSERT_GE(types.size(), 4u);
@@ -103,7 +117,7 @@ TEST_F(PipelineTest, AQueuedRequestCompletesWithExactUsageSettledAndOrderedEvent
   for (size_t i = 0; i < events.size(); ++i) EXPECT_EQ(events[i].id, static_cast<int64_t>(i + 1));
 }
 
-TEST_F(PipelineTest, ARequestPastItsDeadlineExpiresAndIsRefunded) {
+TEST_P(PipelineTest, ARequestPastItsDeadlineExpiresAndIsRefunded) {
   EventLog log(seams_.bus, "late");
   auto m = EmbeddedSeams::Message("late", kModel, {1, 2}, 30);
   m.deadline_ms = m.created_at_ms - 1000;
@@ -120,7 +134,7 @@ TEST_F(PipelineTest, ARequestPastItsDeadlineExpiresAndIsRefunded) {
   EXPECT_EQ(Outstanding(), 0);
 }
 
-TEST_F(PipelineTest, ARequestCancelledWhileQueuedIsDroppedAndRefundedFully) {
+TEST_P(PipelineTest, ARequestCancelledWhileQueuedIsDroppedAndRefundedFully) {
   EventLog log(seams_.bus, "gone");
   AcceptOne("gone");
   GatewayCancel("gone");
@@ -137,7 +151,7 @@ TEST_F(PipelineTest, ARequestCancelledWhileQueuedIsDroppedAndRefundedFully) {
   EXPECT_EQ(Outstanding(), 0);
 }
 
-TEST_F(PipelineTest, ARequestCancelledWhileRunningBillsConsumedTokensAndRefundsTheRest) {
+TEST_P(PipelineTest, ARequestCancelledWhileRunningBillsConsumedTokensAndRefundsTheRest) {
   FakeScript s;
   s.pieces = {"a", "b", "c", "d", "e", "f", "g", "h"};
   s.hold = true;
@@ -165,7 +179,7 @@ TEST_F(PipelineTest, ARequestCancelledWhileRunningBillsConsumedTokensAndRefundsT
   EXPECT_EQ(log.types().back(), "cancelled");
 }
 
-TEST_F(PipelineTest, APoisonMessageEndsFailedWithItsReservationRefunded) {
+TEST_P(PipelineTest, APoisonMessageEndsFailedWithItsReservationRefunded) {
   EventLog log(seams_.bus, "poison");
   auto m = EmbeddedSeams::Message("poison", kModel, {1, 2, 3}, 10);
   ASSERT_TRUE(ledger_->Reserve({"user-1", "poison", 13, 1}, limits_, Now()).ok());
@@ -193,7 +207,7 @@ TEST_F(PipelineTest, APoisonMessageEndsFailedWithItsReservationRefunded) {
   EXPECT_EQ(backend_->submitted(), 0);
 }
 
-TEST_F(PipelineTest, AMessageDeliveredTooOftenEndsFailed) {
+TEST_P(PipelineTest, AMessageDeliveredTooOftenEndsFailed) {
   EventLog log(seams_.bus, "crashy");
   AcceptOne("crashy");
   // Three deliveries that never finished (each "crashed" the process).
@@ -211,7 +225,7 @@ TEST_F(PipelineTest, AMessageDeliveredTooOftenEndsFailed) {
   EXPECT_EQ(backend_->submitted(), 0);
 }
 
-TEST_F(PipelineTest, ACrashBetweenResultAndAckStillFinalizesAndSettlesOnce) {
+TEST_P(PipelineTest, ACrashBetweenResultAndAckStillFinalizesAndSettlesOnce) {
   EventLog log(seams_.bus, "r");
   AcceptOne("r");
   worker::WorkerOptions o = WorkerOpts();
@@ -256,7 +270,7 @@ TEST_F(PipelineTest, ACrashBetweenResultAndAckStillFinalizesAndSettlesOnce) {
   EXPECT_EQ(log.Count(events::EventType::kCompleted), 1);
 }
 
-TEST_F(PipelineTest, ARedeliveryAfterTheCollectorFinishedIsDropped) {
+TEST_P(PipelineTest, ARedeliveryAfterTheCollectorFinishedIsDropped) {
   EventLog log(seams_.bus, "r");
   AcceptOne("r");
   worker::WorkerOptions o = WorkerOpts();
@@ -278,7 +292,7 @@ TEST_F(PipelineTest, ARedeliveryAfterTheCollectorFinishedIsDropped) {
   EXPECT_EQ(log.Count(events::EventType::kCompleted), 1);
 }
 
-TEST_F(PipelineTest, ConcurrentRequestsShareTheBackendAndAllSettle) {
+TEST_P(PipelineTest, ConcurrentRequestsShareTheBackendAndAllSettle) {
   backend_ = std::make_shared<FakeBackend>(3);
   FakeScript s;
   s.hold = true;
@@ -294,6 +308,11 @@ TEST_F(PipelineTest, ConcurrentRequestsShareTheBackendAndAllSettle) {
   EXPECT_EQ(RequestsUsed(), 7);
   EXPECT_EQ(Billed().requests, 7);
 }
+
+INSTANTIATE_TEST_SUITE_P(Results, PipelineTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? std::string("InProcess") : std::string("ViaQueue");
+                         });
 
 }  // namespace
 }  // namespace inferline::collector

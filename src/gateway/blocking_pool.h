@@ -70,4 +70,11 @@ boost::asio::awaitable<std::invoke_result_t<F&>> RunBlocking(BlockingPool& pool,
   co_return std::move(*out);
 }
 
+// Runs `fn` on the pool without waiting for it: for clean-up after a handler's answer (the
+// answer is written when the handler returns, so awaiting it there would delay the client).
+template <class F>
+void RunDetached(BlockingPool& pool, F fn) {
+  boost::asio::post(pool.pool(), std::move(fn));
+}
+
 }  // namespace inferline::gateway

@@ -67,7 +67,7 @@ Gateway::Task Gateway::HandleCompletions(Ctx& ctx, BodyShape shape) {
     co_return;
   }
   GenerationRequest req = std::move(*parsed);
-  auto inbox = std::make_shared<EventInbox>();
+  auto inbox = std::make_shared<EventInbox>(/*terminal_only=*/!req.stream);
   AdmitOutcome outcome = co_await Admit(ctx, *principal, req, inbox->Callback());
   if (!outcome.admitted) {
     WriteAdmitFailure(ctx, outcome.failure);
@@ -83,10 +83,10 @@ Gateway::Task Gateway::HandleCompletions(Ctx& ctx, BodyShape shape) {
   } else {
     co_await WaitAndAnswer(ctx, a, req, inbox);
   }
-  // Unsubscribe on a pool thread: a distributed bus may block to do it.
-  co_await RunBlocking(pool_, [&] {
-    a.subscription.Reset();
-    return 0;
+  // Unsubscribe on a pool thread (a distributed bus may block to do it), without holding up the
+  // answer, which goes out when this handler returns.
+  RunDetached(pool_, [s = std::make_shared<events::Subscription>(std::move(a.subscription))] {
+    s->Reset();
   });
 }
 

@@ -4,6 +4,7 @@ namespace inferline::gateway {
 
 events::EventCallback EventInbox::Callback() {
   return [self = shared_from_this()](const events::Event& ev) {
+    if (self->terminal_only_ && !events::IsTerminal(ev.type)) return;
     {
       std::lock_guard lock(self->mu_);
       self->events_.push_back(ev);

@@ -28,6 +28,10 @@ namespace inferline::gateway {
 
 class EventInbox : public std::enable_shared_from_this<EventInbox> {
  public:
+  // With terminal_only, the callback keeps only the terminal event (a non-streaming answer
+  // needs nothing else): the waiting coroutine is not woken for every token.
+  explicit EventInbox(bool terminal_only = false) : terminal_only_(terminal_only) {}
+
   events::EventCallback Callback();
 
   // Every event received since the last call, in order.
@@ -38,6 +42,7 @@ class EventInbox : public std::enable_shared_from_this<EventInbox> {
       std::chrono::steady_clock::duration timeout);
 
  private:
+  const bool terminal_only_;
   std::mutex mu_;
   std::deque<events::Event> events_;  // guarded by mu_
   http::AsyncSignal signal_;

@@ -144,9 +144,9 @@ Gateway::Task Gateway::StreamEvents(Ctx& ctx) {
       last_activity = now;
     }
   }
-  co_await RunBlocking(pool_, [&] {
-    subscription.Reset();
-    return 0;
+  // Unsubscribe on a pool thread (a distributed bus may block), not holding up the stream's end.
+  RunDetached(pool_, [s = std::make_shared<events::Subscription>(std::move(subscription))] {
+    s->Reset();
   });
 }
 

@@ -1,5 +1,5 @@
 // Unit tests of the gateway's pure parts: keys and ids, plans and overrides, the rate limiter,
-// OpenAI response shapes, event payloads and header formatting.
+// OpenAI response shapes, event payloads, the event inbox and header formatting.
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
@@ -12,6 +12,7 @@
 #include "gateway/api_keys.h"
 #include "gateway/authenticator.h"
 #include "gateway/event_data.h"
+#include "gateway/event_inbox.h"
 #include "gateway/openai_format.h"
 #include "gateway/plans.h"
 #include "gateway/rate_limiter.h"
@@ -233,6 +234,34 @@ TEST(EventData, SynthesizedTerminalEventCarriesTheRecord) {
   json::object doc = RequestDocument(rec);
   EXPECT_EQ(doc["status"], "completed");
   EXPECT_EQ(doc["result"].as_object().at("text"), "done");
+}
+
+TEST(EventInbox, KeepsEveryEventOrOnlyTheTerminalOne) {
+  auto ev = [](int64_t id, events::EventType type) {
+    events::Event e;
+    e.id = id;
+    e.type = type;
+    return e;
+  };
+  const std::vector<events::Event> sent = {ev(1, events::EventType::kQueued),
+                                           ev(2, events::EventType::kStarted),
+                                           ev(3, events::EventType::kToken),
+                                           ev(4, events::EventType::kCompleted)};
+  auto all = std::make_shared<EventInbox>();
+  auto terminal = std::make_shared<EventInbox>(/*terminal_only=*/true);
+  events::EventCallback to_all = all->Callback(), to_terminal = terminal->Callback();
+  for (const auto& e : sent) {
+    to_all(e);
+    to_terminal(e);
+  }
+  std::vector<events::Event> got = all->Drain();
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[2].type, events::EventType::kToken);
+  got = terminal->Drain();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].id, 4);
+  EXPECT_EQ(got[0].type, events::EventType::kCompleted);
+  EXPECT_TRUE(terminal->Drain().empty());
 }
 
 TEST(Headers, ResetDurationsAreGoStyle) {

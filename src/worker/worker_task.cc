@@ -225,6 +225,19 @@ bool Worker::PublishAndAck(const queue::Delivery& d, const protocol::ResultMessa
                           .stopped = [this] { return stopping_.load(); }});
   // Tests: publish but leave the request's message unacked, as a crash between the two would.
   const bool skip_ack = options_.crash_before_ack && options_.crash_before_ack(res.request_id);
+  if (options_.record_result && !skip_ack) {
+    Status recorded = options_.record_result(res);
+    if (recorded.ok()) {
+      if (Status acked = broker_.Ack(d); !acked.ok()) {
+        // The lease moved on (it lapsed); the redelivery will find the request finished.
+        log::WarnFor(res.request_id, "ack after recording the result failed: {}",
+                     acked.ToString());
+      }
+      return true;
+    }
+    log::WarnFor(res.request_id, "cannot record the result in process ({}); sending it to {}",
+                 recorded.ToString(), queue::kResultsQueue);
+  }
   Status st;
   Status acked;
   for (int attempt = 0;; ++attempt) {

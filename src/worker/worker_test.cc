@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
 
 #include "protocol/event_data.h"
 #include "queue/testing/forwarding_broker.h"
@@ -154,6 +155,50 @@ TEST_F(WorkerTest, RunsARequestStreamsTokensAndPublishesTheResultBeforeAcking) {
                 .With({"completion", kModel})
                 .Value(),
             3);  // counted before the result was published
+}
+
+TEST_F(WorkerTest, AResultRecordedInProcessSkipsTheResultsQueueAndAcks) {
+  std::mutex mu;
+  std::vector<protocol::ResultMessage> recorded;
+  WorkerOptions o = Options();
+  o.record_result = [&](const protocol::ResultMessage& r) {
+    std::lock_guard lock(mu);
+    recorded.push_back(r);
+    return Status::Ok();
+  };
+  Accept("r1");
+  StartWorker(4, o);
+  ASSERT_TRUE(WaitFor([&] {
+    queue::QueueStats s = Stats(queue::RequestQueueName(kModel));
+    return s.ready + s.leased == 0;
+  }));
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(recorded.size(), 1u);
+    EXPECT_EQ(recorded[0].request_id, "r1");
+    EXPECT_EQ(recorded[0].output_text, "In the beginning");
+  }
+  queue::QueueStats results = Stats(std::string(queue::kResultsQueue));
+  EXPECT_EQ(results.ready + results.leased, 0);
+  EXPECT_TRUE(WaitFor([&] { return Counter("completed") == 1; }));
+}
+
+TEST_F(WorkerTest, AResultThatCannotBeRecordedInProcessGoesToTheResultsQueue) {
+  std::atomic<int> tries{0};
+  WorkerOptions o = Options();
+  o.record_result = [&](const protocol::ResultMessage&) {
+    ++tries;
+    return Unavailable("the store is down (test)");
+  };
+  Accept("r1");
+  StartWorker(4, o);
+  auto results = TakeResults(1);
+  ASSERT_EQ(results.size(), 1u);
+  EXPECT_EQ(results[0].request_id, "r1");
+  EXPECT_EQ(results[0].status, protocol::FinalStatus::kCompleted);
+  EXPECT_EQ(tries.load(), 1);
+  ASSERT_TRUE(WaitFor([&] { return Stats(queue::RequestQueueName(kModel)).leased == 0; }));
+  EXPECT_EQ(Stats(queue::RequestQueueName(kModel)).ready, 0);
 }
 
 TEST_F(WorkerTest, ARequestPastItsDeadlineExpiresWithoutRunning) {

@@ -78,7 +78,12 @@ std::optional<std::future<Status>> QuotaJournal::Add(JournalRow row, bool wait) 
           for (Pending& p : batch->rows) {
             if (p.done) p.done->set_value(st);
           }
-        });
+        },
+        // Nobody waits for the row itself (unless `wait`): it rides along with the caller's
+        // next write (the request record) instead of taking a transaction ahead of it.
+        wait ? store::SqliteDatabase::Urgency::kNow : store::SqliteDatabase::Urgency::kSoon);
+  } else if (wait && db) {
+    db->Nudge();  // the flush already queued may be a deferred one
   }
   return future;
 }

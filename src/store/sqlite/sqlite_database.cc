@@ -78,7 +78,29 @@ SqliteDatabase::~SqliteDatabase() {
 
 Status SqliteDatabase::Write(WriteFn fn) {
   Waiter waiter;
-  Enqueue(Op{std::move(fn), &waiter, {}, {}});
+  Op op{std::move(fn), &waiter, {}, {}};
+  {
+    std::unique_lock lock(mu_);
+    if (!stopping_ && !running_ && pending_.size() < options_.max_batch) {
+      // Nothing running: commit here, with whatever is queued ahead (so order holds).
+      running_ = true;
+      std::vector<Op> batch;
+      batch.swap(pending_);
+      wake_ = false;
+      lock.unlock();
+      batch.push_back(std::move(op));
+      RunBatch(batch);
+      lock.lock();
+      running_ = false;
+      if (!pending_.empty() || stopping_) {  // queued meanwhile: the writer thread takes it
+        wake_ = wake_ || !pending_.empty();
+        cv_.notify_one();
+      }
+      lock.unlock();
+      return std::move(waiter.status);
+    }
+  }
+  Enqueue(std::move(op), /*urgent=*/true);
   std::unique_lock lock(waiter.mu);
   waiter.cv.wait(lock, [&] { return waiter.done; });
   return std::move(waiter.status);
@@ -91,16 +113,32 @@ void SqliteDatabase::Waiter::Complete(Status st) {
   cv.notify_one();
 }
 
-void SqliteDatabase::WriteAsync(WriteFn fn, DoneFn done) {
-  Enqueue(Op{std::move(fn), nullptr, std::move(done), {}});
+void SqliteDatabase::WriteAsync(WriteFn fn, DoneFn done, Urgency urgency) {
+  Enqueue(Op{std::move(fn), nullptr, std::move(done), {}}, urgency == Urgency::kNow);
 }
 
-void SqliteDatabase::Enqueue(Op op) {
+void SqliteDatabase::Nudge() {
+  std::lock_guard lock(mu_);
+  if (pending_.empty() || wake_) return;
+  wake_ = true;
+  cv_.notify_one();
+}
+
+void SqliteDatabase::Enqueue(Op op, bool urgent) {
   {
     std::lock_guard lock(mu_);
     if (!stopping_) {
+      const bool first = pending_.empty();
       pending_.push_back(std::move(op));
-      if (pending_.size() == 1) cv_.notify_one();
+      if (urgent && !wake_) {
+        wake_ = true;
+        cv_.notify_one();
+      } else if (!urgent && first && !wake_) {
+        // The writer starts the clock for the deferred write (and runs it sooner if an urgent
+        // one arrives meanwhile).
+        deferred_until_ = std::chrono::steady_clock::now() + options_.defer;
+        cv_.notify_one();
+      }
       return;
     }
   }
@@ -112,21 +150,36 @@ void SqliteDatabase::Enqueue(Op op) {
 
 void SqliteDatabase::WriterLoop() {
   std::vector<Op> batch;
+  std::unique_lock lock(mu_);
   while (true) {
-    {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return !pending_.empty() || stopping_; });
-      if (pending_.empty()) return;  // stopping, and everything submitted is done
-      if (pending_.size() <= options_.max_batch) {
-        batch.swap(pending_);
-      } else {
-        auto end = pending_.begin() + static_cast<std::ptrdiff_t>(options_.max_batch);
-        batch.assign(std::make_move_iterator(pending_.begin()), std::make_move_iterator(end));
-        pending_.erase(pending_.begin(), end);
-      }
+    if (stopping_ && pending_.empty() && !running_) return;  // everything submitted is done
+    if (running_ || pending_.empty()) {
+      if (pending_.empty()) wake_ = false;  // e.g. a Write's caller ran what was queued
+      cv_.wait(lock);
+      continue;
     }
+    if (!wake_ && !stopping_) {
+      // Only deferred writes are queued: run them when their time is up, or with the next
+      // urgent write.
+      if (cv_.wait_until(lock, deferred_until_) == std::cv_status::timeout) {
+        wake_ = !pending_.empty();
+      }
+      continue;
+    }
+    running_ = true;
+    if (pending_.size() <= options_.max_batch) {
+      batch.swap(pending_);
+    } else {
+      auto end = pending_.begin() + static_cast<std::ptrdiff_t>(options_.max_batch);
+      batch.assign(std::make_move_iterator(pending_.begin()), std::make_move_iterator(end));
+      pending_.erase(pending_.begin(), end);
+    }
+    wake_ = !pending_.empty();
+    lock.unlock();
     RunBatch(batch);
     batch.clear();
+    lock.lock();
+    running_ = false;
   }
 }
 

@@ -1,13 +1,16 @@
 // SqliteDatabase: the embedded deployment's one database file, shared by SqliteStore, the
 // embedded broker (queue/sqlite) and the local quota ledger (quota/local).
 //
-// Writes: every write from every thread goes through ONE writer thread doing group commit. The
-// writer drains its queue, runs the waiting operations in one transaction (each inside its own
-// SAVEPOINT, so a failing operation rolls back alone), commits once, then completes every
-// waiter. Thousands of small durable writes per second thus cost one commit per batch. Writes
-// run in submission order, so an operation submitted after another (by the same thread, or after
-// observing its effect) commits in the same or a later transaction: WriteAsync followed by Write
-// makes both durable when Write returns.
+// Writes: every write from every thread goes through ONE writer connection doing group commit,
+// run by one thread at a time. The writer thread drains the queue, runs the waiting operations
+// in one transaction (each inside its own SAVEPOINT, so a failing operation rolls back alone),
+// commits once, then completes every waiter. Thousands of small durable writes per second thus
+// cost one commit per batch. A blocking Write that finds nothing queued and nothing running
+// commits on its own thread instead: an idle database answers without the two thread wake-ups
+// of a hand-off (a sync request's path is a chain of such single writes). Writes run in
+// submission order either way, so an operation submitted after another (by the same thread, or
+// after observing its effect) commits in the same or a later transaction: WriteAsync followed
+// by Write makes both durable when Write returns.
 //
 // Reads use a pool of separate connections; in WAL mode they run concurrently with the writer
 // and see every transaction committed before they started.
@@ -21,6 +24,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -44,6 +48,8 @@ struct DatabaseOptions {
   int busy_timeout_ms = 5000;
   bool synchronous_full = false;
   size_t max_batch = 4096;  // operations per transaction at most
+  // The longest a WriteAsync(..., kSoon) waits for a transaction to ride along with.
+  std::chrono::microseconds defer{1000};
   metrics::Registry* metrics = nullptr;  // null: metrics::Registry::Default()
 };
 
@@ -52,7 +58,8 @@ class WriteTx {
  public:
   explicit WriteTx(Connection& conn) : conn_(conn) {}
   Connection& conn() { return conn_; }
-  // Runs `fn` on the writer thread after the transaction committed (dropped if it did not).
+  // Runs `fn` after the transaction committed (dropped if it did not), on the thread that ran
+  // the transaction (the writer thread, or a Write's caller that found the writer idle).
   void AfterCommit(std::function<void()> fn) { hooks_.push_back(std::move(fn)); }
 
  private:
@@ -78,12 +85,20 @@ class SqliteDatabase {
   SqliteDatabase& operator=(const SqliteDatabase&) = delete;
 
   // Runs `fn` in the writer's next transaction and returns its Status once committed (or the
-  // commit's error). `fn` runs on the writer thread and must not call Write itself. Neither `fn`
+  // commit's error). `fn` runs on the writer thread, or on the calling thread when the writer
+  // is idle, and must not call Write itself. Neither `fn`
   // nor `done` may own the database (a shared_ptr to it): the writer thread must never be the
   // one that destroys it.
   [[nodiscard]] Status Write(WriteFn fn);
-  // Same without waiting; `done` (optional) runs on the writer thread after the commit.
-  void WriteAsync(WriteFn fn, DoneFn done = {});
+  // Same without waiting; `done` (optional) runs after the commit on the thread that ran it.
+  // kSoon defers the write to the next transaction that runs anyway, or DatabaseOptions::defer
+  // at the latest, instead of waking the writer for it: a write that nobody waits for (a quota
+  // journal row, a key's last use) then rides along with the next one instead of taking a
+  // transaction of its own ahead of it.
+  enum class Urgency { kNow, kSoon };
+  void WriteAsync(WriteFn fn, DoneFn done = {}, Urgency urgency = Urgency::kNow);
+  // Runs the queued deferred writes now (someone is waiting for one of them).
+  void Nudge();
 
   // Runs `fn` with a reader connection borrowed from the pool; returns what `fn` returns.
   template <class F>
@@ -126,7 +141,7 @@ class SqliteDatabase {
         metrics_(options_.metrics ? *options_.metrics : metrics::Registry::Default()) {}
   Status Init();
   Status ReadWith(const std::function<Status(Connection&)>& fn);
-  void Enqueue(Op op);
+  void Enqueue(Op op, bool urgent);
   void WriterLoop();
   void RunBatch(std::vector<Op>& batch);
   Status RunOp(Op& op, bool savepoint, std::vector<std::function<void()>>& hooks);
@@ -138,9 +153,12 @@ class SqliteDatabase {
 
   std::unique_ptr<Connection> writer_conn_;  // owned by the writer thread once it runs
 
-  std::mutex mu_;  // guards pending_, stopping_
+  std::mutex mu_;  // guards pending_, running_, wake_, deferred_until_, stopping_
   std::condition_variable cv_;
   std::vector<Op> pending_;
+  bool running_ = false;  // a batch is running (on the writer thread or a Write's caller)
+  bool wake_ = false;     // pending_ holds a write that must run now (not only deferred ones)
+  std::chrono::steady_clock::time_point deferred_until_;  // when deferred writes run at the latest
   bool stopping_ = false;
   std::thread writer_;
 

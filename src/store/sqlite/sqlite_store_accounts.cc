@@ -187,7 +187,7 @@ Status SqliteStore::TouchApiKey(std::string_view id, Time now) {
     ASSIGN_OR_RETURN(Statement s, tx.conn().Prepare(
         "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1"));
     return s.Bind(1, id).Bind(2, ms).Run();
-  });
+  }, {}, SqliteDatabase::Urgency::kSoon);
   return Status::Ok();
 }
 
