@@ -81,6 +81,14 @@ Status EmbeddedPlatform::Start() {
   deps.ledger = ledger_.get();
   deps.broker = broker_.get();
   deps.bus = bus_.get();
+  if (worker_) {
+    deps.start_in_process = [w = worker_.get()](const protocol::RequestMessage& m) {
+      return w->TryStartInProcess(m);
+    };
+    deps.in_process_submitted = [w = worker_.get()](std::string_view id) {
+      w->InProcessSubmitted(id);
+    };
+  }
   deps.models = &models_;
   deps.plans = &config_.plans;
   // The local ledger and bus never block, and SqliteStore records without blocking: admission

@@ -309,6 +309,117 @@ TEST_P(PipelineTest, ConcurrentRequestsShareTheBackendAndAllSettle) {
   EXPECT_EQ(Billed().requests, 7);
 }
 
+// The embedded gateway's in-process start (Worker::TryStartInProcess): the generation begins
+// before the record is written, and nothing of it shows until the record exists.
+class InProcessStartTest : public testing::PipelineFixture {
+ protected:
+  InProcessStartTest() {
+    backend_ = std::make_shared<FakeBackend>(2);
+    FakeScript s;
+    s.hold = true;
+    backend_->SetDefaultScript(s);
+  }
+  ~InProcessStartTest() override {
+    backend_->ReleaseAll();
+    if (worker_) worker_->Stop();
+  }
+  void StartWorker() {
+    MakeCollector();
+    worker::WorkerOptions o;
+    o.model = kModel;
+    o.worker_id = "w-1";
+    o.consume_wait = 50ms;
+    o.cancel_poll_interval = 50ms;
+    o.stop_grace = 200ms;
+    o.cancel_grace = 200ms;
+    o.registry = &registry_;
+    o.record_result = [this](const protocol::ResultMessage& r) { return collector_->Record(r); };
+    worker_ = std::make_unique<worker::Worker>(*seams_.broker, *seams_.store, seams_.bus,
+                                               backend_, o);
+    ASSERT_TRUE(worker_->Start().ok());
+  }
+  // Once the worker found the queue empty, it takes the request.
+  std::shared_ptr<store::DirectLease> StartInProcess(const protocol::RequestMessage& m) {
+    std::shared_ptr<store::DirectLease> lease;
+    EXPECT_TRUE(WaitFor([&] { return (lease = worker_->TryStartInProcess(m)) != nullptr; }));
+    return lease;
+  }
+
+  std::shared_ptr<FakeBackend> backend_;
+  std::unique_ptr<worker::Worker> worker_;
+};
+
+TEST_F(InProcessStartTest, GeneratesBeforeTheRecordExistsAndPublishesOnlyAfterIt) {
+  StartWorker();
+  auto m = EmbeddedSeams::Message("r1", kModel, {11, 12, 13}, 10);
+  EventLog log(seams_.bus, "r1");
+  std::shared_ptr<store::DirectLease> lease = StartInProcess(m);
+  ASSERT_TRUE(lease);
+  ASSERT_TRUE(backend_->WaitForSubmitted(1));  // running, with no record yet
+  backend_->ReleaseAll();
+  ASSERT_TRUE(WaitFor([&] { return backend_->ActiveSequences() == 0; }));  // result held back
+  EXPECT_TRUE(log.events().empty());
+  EXPECT_EQ(seams_.store->GetRequest("r1").status().code(), StatusCode::kNotFound);
+
+  Accept(m, lease);  // the record, its message leased to the worker, `queued`
+  EXPECT_NE(lease->tag.load(), 0u);
+  auto queue = seams_.broker->Stats(queue::RequestQueueName(kModel));
+  ASSERT_TRUE(queue.ok());
+  EXPECT_EQ(queue->ready, 0);  // nobody else can take it
+  EXPECT_EQ(queue->leased, 1);
+  worker_->InProcessSubmitted("r1");
+  ASSERT_TRUE(log.WaitTerminal());
+
+  auto types = log.types();
+  ASSERT_GE(types.size(), 4u);
+  EXPECT_EQ(types[0], "queued");
+  EXPECT_EQ(types[1], "started");
+  for (size_t i = 2; i + 1 < types.size(); ++i) EXPECT_EQ(types[i], "token") << i;
+  EXPECT_EQ(types.back(), "completed");
+  store::RequestRecord rec = seams_.Record("r1");
+  EXPECT_EQ(rec.status, store::RequestStatus::kCompleted);
+  EXPECT_EQ(rec.output_text, "In the beginning");
+  EXPECT_EQ(rec.attempts, 1);
+  EXPECT_EQ(rec.worker_id, "w-1");
+  EXPECT_EQ(TokensUsed(), 6);
+  EXPECT_EQ(TokensReserved(), 0);
+  EXPECT_EQ(Billed().requests, 1);
+  ASSERT_TRUE(WaitFor([&] {  // the leased message is acked
+    auto s = seams_.broker->Stats(queue::RequestQueueName(kModel));
+    return s.ok() && s->ready + s->leased == 0;
+  }));
+  EXPECT_EQ(worker_->in_flight(), 0);
+}
+
+TEST_F(InProcessStartTest, AGenerationWhoseRecordIsNeverWrittenIsDroppedUnseen) {
+  StartWorker();
+  auto m = EmbeddedSeams::Message("lost", kModel, {11, 12, 13}, 10);
+  EventLog log(seams_.bus, "lost");
+  ASSERT_TRUE(StartInProcess(m));
+  ASSERT_TRUE(backend_->WaitForSubmitted(1));
+  // The create step failed (nothing written): MarkRunning finds no record.
+  worker_->InProcessSubmitted("lost");
+  ASSERT_TRUE(WaitFor([&] { return worker_->in_flight() == 0; }));
+  EXPECT_EQ(backend_->cancels(), 1);  // the generation was stopped
+  EXPECT_TRUE(log.events().empty());
+  EXPECT_EQ(seams_.store->GetRequest("lost").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(ResultsCounter("completed") + ResultsCounter("cancelled"), 0);
+}
+
+TEST_F(InProcessStartTest, NotTakenWithoutAFreeSlot) {
+  StartWorker();
+  auto a = EmbeddedSeams::Message("a", kModel, {1}, 4);
+  auto b = EmbeddedSeams::Message("b", kModel, {1}, 4);
+  auto c = EmbeddedSeams::Message("c", kModel, {1}, 4);
+  ASSERT_TRUE(StartInProcess(a));
+  ASSERT_TRUE(StartInProcess(b));
+  EXPECT_FALSE(worker_->TryStartInProcess(c));  // both slots busy: it goes to the queue
+  // Never recorded: they are dropped (and the worker can stop without waiting for them).
+  worker_->InProcessSubmitted("a");
+  worker_->InProcessSubmitted("b");
+  ASSERT_TRUE(WaitFor([&] { return worker_->in_flight() == 0; }));
+}
+
 INSTANTIATE_TEST_SUITE_P(Results, PipelineTest, ::testing::Values(false, true),
                          [](const ::testing::TestParamInfo<bool>& info) {
                            return info.param ? std::string("InProcess") : std::string("ViaQueue");

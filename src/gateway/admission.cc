@@ -303,7 +303,8 @@ AdmitStart Admission::Begin(const Principal& principal, const GenerationRequest&
   }
 
   if (usage_after) a.usage = std::move(*usage_after);
-  start.pending = PendingAdmission{std::move(a), std::move(rec), std::move(outbox)};
+  start.pending =
+      PendingAdmission{std::move(a), std::move(rec), std::move(outbox), std::move(msg)};
   return start;
 }
 

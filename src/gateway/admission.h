@@ -84,6 +84,7 @@ struct PendingAdmission {
   Admitted admitted;
   store::RequestRecord record;
   store::OutboxMessage outbox;
+  protocol::RequestMessage message;  // what `outbox` carries, for an in-process start
 };
 
 struct AdmitStart {

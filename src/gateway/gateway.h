@@ -99,6 +99,12 @@ struct GatewayDeps {
   // Called (on a blocking-pool thread) when a running request is cancelled, so that its worker
   // can stop generating; optional.
   std::function<void(const std::string& request_id)> cancel_running;
+  // Embedded, optional: a worker in this process that can start a request while its record is
+  // being written (worker::Worker::TryStartInProcess and InProcessSubmitted). Used by the
+  // admission that runs on the I/O thread.
+  std::function<std::shared_ptr<store::DirectLease>(const protocol::RequestMessage&)>
+      start_in_process;
+  std::function<void(std::string_view request_id)> in_process_submitted;
 };
 
 class Gateway {

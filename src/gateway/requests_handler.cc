@@ -40,6 +40,10 @@ asio::awaitable<AdmitOutcome> Gateway::Admit(Ctx& ctx, const Principal& p,
   AdmitStart start = admission_.Begin(p, req, std::move(on_event));
   if (!start.pending) co_return std::move(start.outcome);
   PendingAdmission& pending = *start.pending;
+  // A free worker in this process starts generating now, while the record is written; its
+  // message is then written already leased to it (and it publishes nothing before the record
+  // exists, see Worker::TryStartInProcess).
+  if (deps_.start_in_process) pending.outbox.direct = deps_.start_in_process(pending.message);
   // The store calls back on its writer thread; the coroutine resumes on its own executor.
   Status created = co_await asio::async_initiate<decltype(asio::use_awaitable), void(Status)>(
       [&](auto handler) {
@@ -52,6 +56,7 @@ asio::awaitable<AdmitOutcome> Gateway::Admit(Ctx& ctx, const Principal& p,
                 std::move (*shared)(std::move(st));
               });
             });
+        if (pending.outbox.direct) deps_.in_process_submitted(pending.record.id);
       },
       asio::use_awaitable);
   co_return admission_.Finish(std::move(pending), created);

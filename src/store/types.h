@@ -7,8 +7,10 @@
 // Thread-safety: plain values; no shared state.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -106,11 +108,22 @@ struct CancelResult {
   bool operator==(const CancelResult&) const = default;
 };
 
+// A queue message that a consumer in this process took before it was written: the store
+// enqueues it already leased, as its first delivery (see OutboxMessage::direct).
+struct DirectLease {
+  std::chrono::milliseconds lease_for{0};  // the lease's length from the commit
+  std::atomic<uint64_t> tag{0};  // the delivery tag, set by the store before its commit
+};
+
 // A message made durable in the same atomic step as a request record (transactional outbox).
 struct OutboxMessage {
   std::string queue;    // e.g. queue::RequestQueueName(model)
   std::string payload;  // the request message JSON
   queue::MessageMeta meta;
+  // Only for a store whose broker lives in the same database (the embedded one; others refuse
+  // it): enqueue the message leased to the in-process consumer that holds this lease instead
+  // of ready, so that nobody else takes it unless the lease runs out.
+  std::shared_ptr<DirectLease> direct;
 };
 
 struct PageRequest {

@@ -132,6 +132,46 @@ bool Worker::Cancel(std::string_view request_id) {
   return true;
 }
 
+std::shared_ptr<store::DirectLease> Worker::TryStartInProcess(
+    const protocol::RequestMessage& m) {
+  if (stopping_ || !queue_drained_ || m.model != options_.model || backend_->FreeSlots() <= 0) {
+    return nullptr;
+  }
+  auto task = std::make_shared<Task>();
+  task->lane = std::hash<std::string>{}(m.request_id);
+  task->attempt = 1;
+  task->taken = SteadyClock::now();
+  task->next_extend = task->taken + options_.visibility_timeout / 3;
+  task->next_poll = task->taken + options_.cancel_poll_interval;
+  task->request = m;
+  task->direct = std::make_shared<store::DirectLease>();
+  task->direct->lease_for = options_.visibility_timeout;
+  task->record = Task::Record::kAwaited;
+  {
+    std::lock_guard lock(mu_);
+    if (!started_ || stopping_ || static_cast<int>(tasks_.size()) >= options_.max_in_flight ||
+        tasks_.contains(m.request_id)) {
+      return nullptr;
+    }
+    tasks_.emplace(m.request_id, task);
+    metrics_.in_flight.Set(static_cast<double>(tasks_.size()));
+  }
+  std::shared_ptr<store::DirectLease> lease = task->direct;
+  StartTask(std::move(task), /*registered=*/true);
+  return lease;
+}
+
+void Worker::InProcessSubmitted(std::string_view request_id) {
+  std::shared_ptr<Task> task;
+  {
+    std::lock_guard lock(mu_);
+    auto it = tasks_.find(request_id);
+    if (it == tasks_.end() || !it->second->direct) return;
+    task = it->second;
+  }
+  dispatch_->Post(task->lane, [this, task] { Announce(task); });
+}
+
 int Worker::in_flight() const {
   std::lock_guard lock(mu_);
   return static_cast<int>(tasks_.size());
@@ -175,6 +215,7 @@ void Worker::ConsumeLoop() {
       pause(options_.retry_delay);
       continue;
     }
+    queue_drained_ = got->size() < static_cast<size_t>(opts.max_messages);
     if (got->empty()) {
       // A broker that returns at once (shut down) must not make this loop spin.
       auto elapsed = std::chrono::duration_cast<milliseconds>(SteadyClock::now() - t0);

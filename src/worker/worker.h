@@ -128,6 +128,20 @@ class Worker {
   // thread.
   bool Cancel(std::string_view request_id);
 
+  // In-process start (the embedded gateway, whose queue is this process's database): when a
+  // backend slot is free and the queue had nothing waiting at the last look, starts generating
+  // `message` at once, before its record and queue message are written, and returns the lease
+  // the caller puts on that message (store::OutboxMessage::direct) in the create step it
+  // submits next; then it calls InProcessSubmitted. Null: not taken, queue it as usual.
+  //
+  // The generation runs while the record commits. The worker then marks the request running
+  // (a write that commits after the create, in the store's order) and only after that
+  // publishes `started` and the tokens held back meanwhile, and records the result: nothing of
+  // a request that was not recorded (the create failed: MarkRunning finds no record) is ever
+  // published, and such a generation is cancelled. Any thread; does not block.
+  std::shared_ptr<store::DirectLease> TryStartInProcess(const protocol::RequestMessage& message);
+  void InProcessSubmitted(std::string_view request_id);
+
   int in_flight() const;
   const std::string& worker_id() const { return options_.worker_id; }
 
@@ -145,7 +159,13 @@ class Worker {
   Result<bool> MarkRunningHolding(queue::Delivery& d, const std::string& request_id,
                                   bool* lease_lost);
   void HandleDeadLetter(const queue::Delivery& delivery);
-  void StartTask(std::shared_ptr<Task> task);
+  // Registers the task (unless `registered`), watches for cancellation, publishes `started`
+  // (unless the task waits for its record, see TryStartInProcess) and submits it.
+  void StartTask(std::shared_ptr<Task> task, bool registered = false);
+  // On the task's lane, once its record's create step was submitted: MarkRunning, then
+  // `started` and the held-back tokens and result, or dropping the generation.
+  void Announce(const std::shared_ptr<Task>& task);
+  void PublishStarted(Task& task);
   void OnToken(Task& task, std::string_view piece, int index);
   void FlushTokens(Task& task);
   void Finish(const std::shared_ptr<Task>& task, BackendResult result);
@@ -173,6 +193,9 @@ class Worker {
   std::map<std::string, std::shared_ptr<Task>, std::less<>> tasks_;  // by request id
   bool started_ = false;
   std::atomic<bool> stopping_{false};
+  // The last Consume brought fewer messages than there was room for: nothing waits in the
+  // queue, so an in-process start cannot overtake anyone.
+  std::atomic<bool> queue_drained_{false};
   std::thread consumer_;
 
   std::mutex hk_mu_;  // guards hk_wake_, hk_stop_

@@ -31,9 +31,9 @@ std::string ErrorCodeFor(const Status& st) {
 
 }  // namespace
 
-void Worker::StartTask(std::shared_ptr<Task> task) {
+void Worker::StartTask(std::shared_ptr<Task> task, bool registered) {
   const std::string& id = task->request.request_id;
-  {
+  if (!registered) {
     std::lock_guard lock(mu_);
     tasks_.emplace(id, task);
     metrics_.in_flight.Set(static_cast<double>(tasks_.size()));
@@ -53,13 +53,7 @@ void Worker::StartTask(std::shared_ptr<Task> task) {
     log::WarnFor(id, "cannot watch for cancellation events ({}); polling the store only",
                  sub.status().ToString());
   }
-  protocol::StartedEventData started{options_.worker_id, task->attempt, task->queue_wait_seconds};
-  Result<int64_t> pub = bus_.Publish(id, events::EventType::kStarted, protocol::Serialize(started));
-  if (!pub.ok() && pub.status().code() == StatusCode::kFailedPrecondition) {
-    raw->cancel_requested = true;  // the stream already ended: cancelled just now
-  } else if (!pub.ok()) {
-    log::WarnFor(id, "cannot publish `started`: {}", pub.status().ToString());
-  }
+  if (task->record != Task::Record::kAwaited) PublishStarted(*task);
   task->submitted = SteadyClock::now();
   if (task->cancel_requested) {
     dispatch_->Post(task->lane, [this, task] { Finish(task, BackendResult{"", "cancelled"}); });
@@ -108,6 +102,53 @@ void Worker::StartTask(std::shared_ptr<Task> task) {
   metrics_.engine_batch_size.Set(backend_->ActiveSequences());
 }
 
+void Worker::PublishStarted(Task& task) {
+  const std::string& id = task.request.request_id;
+  protocol::StartedEventData started{options_.worker_id, task.attempt, task.queue_wait_seconds};
+  Result<int64_t> pub = bus_.Publish(id, events::EventType::kStarted, protocol::Serialize(started));
+  if (!pub.ok() && pub.status().code() == StatusCode::kFailedPrecondition) {
+    task.cancel_requested = true;  // the stream already ended: cancelled just now
+  } else if (!pub.ok()) {
+    log::WarnFor(id, "cannot publish `started`: {}", pub.status().ToString());
+  }
+}
+
+void Worker::Announce(const std::shared_ptr<Task>& task) {
+  const std::string& id = task->request.request_id;
+  if (task->record != Task::Record::kAwaited) return;
+  // Queued behind the record's create step, so it commits after it; NotFound means that step
+  // failed (the gateway refunds and ends the request's stream).
+  Result<bool> marked = store_.MarkRunning(id, options_.worker_id, options_.now());
+  const uint64_t tag = task->direct->tag.load();
+  if (marked.ok() && tag != 0) {
+    queue::Delivery d;
+    d.queue = queue_;
+    d.meta.message_id = id;
+    d.meta.model = task->request.model;
+    d.meta.tokens = task->request.reserved_tokens;
+    d.meta.priority = task->request.priority;
+    d.delivery_count = 1;
+    d.tag = tag;
+    d.lease = 1;
+    std::lock_guard lock(task->mu);
+    task->delivery = std::move(d);
+  }
+  if (!marked.ok() || !*marked || tag == 0) {
+    // Not recorded, or already final (cancelled at once): nothing of it may be published.
+    log::InfoFor(id, "in-process start dropped: {}",
+                 !marked.ok() ? marked.status().ToString()
+                              : (*marked ? "no queue message" : "already finished"));
+    task->record = Task::Record::kMissing;
+    RequestCancel(*task);
+    if (task->held_result) Finish(task, std::move(*task->held_result));
+    return;
+  }
+  task->record = Task::Record::kWritten;
+  PublishStarted(*task);
+  FlushTokens(*task);  // what was generated meanwhile
+  if (task->held_result) Finish(task, std::move(*task->held_result));
+}
+
 void Worker::OnToken(Task& task, std::string_view piece, int index) {
   if (piece.empty()) return;
   if (task.first_piece_seconds.load() == 0) {
@@ -129,7 +170,8 @@ void Worker::FlushTokens(Task& task) {
   {
     std::lock_guard lock(task.mu);
     task.flush_posted = false;
-    if (task.pending_text.empty()) return;
+    // Held back until the record is known to exist (Announce flushes them then).
+    if (task.pending_text.empty() || task.record != Task::Record::kWritten) return;
     data.index = task.pending_index;
     data.text.swap(task.pending_text);
   }
@@ -144,6 +186,10 @@ void Worker::FlushTokens(Task& task) {
 }
 
 void Worker::Finish(const std::shared_ptr<Task>& task, BackendResult r) {
+  if (task->record == Task::Record::kAwaited) {
+    task->held_result = std::move(r);  // Announce finishes it once the record is known
+    return;
+  }
   queue::Delivery delivery;
   bool requeue = false;
   std::unique_ptr<BackendHandle> handle;  // destroyed outside the lock
@@ -154,6 +200,19 @@ void Worker::Finish(const std::shared_ptr<Task>& task, BackendResult r) {
     handle = std::move(task->handle);
     delivery = task->delivery;
     requeue = task->requeue;
+  }
+  if (task->record == Task::Record::kMissing) {
+    // An in-process start whose record was not written (or was final already): no result.
+    // A message that exists (the request was cancelled at once) is acked.
+    task->watch.Reset();
+    if (!delivery.queue.empty()) {
+      if (Status st = broker_.Ack(delivery); !st.ok()) {
+        log::WarnFor(task->request.request_id, "ack: {}", st.message());
+      }
+    }
+    Count("dropped");
+    Remove(*task);
+    return;
   }
   // Every token event goes out before the result, so the collector's terminal event is last.
   FlushTokens(*task);
@@ -339,7 +398,7 @@ void Worker::Housekeep(Task& t, SteadyClock::time_point now) {
     }
     if (extend) d = t.delivery;
   }
-  if (!extend) return;
+  if (!extend || d.queue.empty()) return;  // no lease yet: an in-process start in the making
   t.next_extend = now + options_.visibility_timeout / 3;
   if (Status st = broker_.ExtendLease(d, options_.visibility_timeout); !st.ok()) {
     log::WarnFor(id, "cannot extend the lease: {}", st.ToString());

@@ -10,12 +10,14 @@
 #include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 
 #include "events/event_bus.h"
 #include "protocol/messages.h"
 #include "queue/message.h"
+#include "store/types.h"
 #include "worker/model_backend.h"
 #include "worker/worker.h"
 
@@ -43,6 +45,13 @@ struct Worker::Task : std::enable_shared_from_this<Worker::Task> {
   // Housekeeping thread only.
   SteadyClock::time_point next_extend;
   SteadyClock::time_point next_poll;
+
+  // In-process start (Worker::TryStartInProcess). The lease is fixed; `record` and
+  // `held_result` belong to the task's dispatch lane.
+  std::shared_ptr<store::DirectLease> direct;
+  enum class Record { kWritten, kAwaited, kMissing };
+  Record record = Record::kWritten;  // kAwaited until Announce ran; kMissing: dropped
+  std::optional<BackendResult> held_result;  // the generation ended before Announce
 
   std::mutex mu;  // guards everything below
   queue::Delivery delivery;  // the current lease (a redelivery to this worker replaces it)

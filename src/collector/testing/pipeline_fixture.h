@@ -39,10 +39,11 @@ class PipelineFixture : public ::testing::Test {
   }
 
   // The gateway's accept: reserve prompt + max_tokens and one request, then record and queue.
-  protocol::RequestMessage Accept(protocol::RequestMessage m) {
+  protocol::RequestMessage Accept(protocol::RequestMessage m,
+                                  std::shared_ptr<store::DirectLease> direct = nullptr) {
     auto granted = ledger_->Reserve({m.user_id, m.request_id, m.reserved_tokens, 1}, limits_, Now());
     EXPECT_TRUE(granted.ok() && granted->granted);
-    seams_.Accept(m);
+    seams_.Accept(m, std::move(direct));
     return m;
   }
   // The gateway's DELETE: cancel the record, refund a request that never ran, end the stream.

@@ -174,6 +174,10 @@ std::function<Status(const PgResult&)> ReadFoundChanged(FoundChanged* out) {
 Status PostgresStore::CreateRequest(const RequestRecord& record,
                                     const std::optional<OutboxMessage>& outbox) {
   RETURN_IF_ERROR(ValidateRecord(record));
+  if (outbox && outbox->direct) {
+    return InvalidArgument("a message relayed to the broker cannot be leased in the store",
+                           "direct");
+  }
   std::optional<int64_t> deadline;
   if (record.deadline) deadline = ToMillis(*record.deadline);
   PgParams params = MakePgParams(

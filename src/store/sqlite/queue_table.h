@@ -27,4 +27,13 @@ inline constexpr int64_t kQueueDeadReported = 2;
                                         const queue::MessageMeta& meta, int64_t visible_at_ms,
                                         int64_t published_at_ms);
 
+// Inserts a message already leased until `lease_until_ms`, as its first delivery (lease 1),
+// for a consumer in this process that took it before it was written; returns its delivery
+// tag. Wakes nobody: no consumer can take it. AlreadyExists when meta.message_id is taken.
+[[nodiscard]] Result<uint64_t> InsertLeasedQueueMessage(WriteTx& tx, std::string_view queue,
+                                                        std::string_view payload,
+                                                        const queue::MessageMeta& meta,
+                                                        int64_t lease_until_ms,
+                                                        int64_t published_at_ms);
+
 }  // namespace inferline::store

@@ -99,6 +99,16 @@ Status InsertRequest(WriteTx& tx, ChangeSignal& queue_signal, const RequestRecor
                      const std::optional<OutboxMessage>& outbox) {
   RETURN_IF_ERROR(InsertRecord(tx.conn(), record));
   if (!outbox) return Status::Ok();
+  if (outbox->direct) {
+    // Taken by a consumer in this process already: leased from this commit on.
+    const int64_t now = ToMillis(Clock::now());
+    ASSIGN_OR_RETURN(uint64_t tag,
+                     InsertLeasedQueueMessage(tx, outbox->queue, outbox->payload, outbox->meta,
+                                              now + outbox->direct->lease_for.count(),
+                                              ToMillis(record.created_at)));
+    outbox->direct->tag.store(tag);
+    return Status::Ok();
+  }
   // visible_at 0: visible at once, whatever clock the broker runs on.
   return InsertQueueMessage(tx, queue_signal, outbox->queue, outbox->payload, outbox->meta, 0,
                             ToMillis(record.created_at));

@@ -110,7 +110,10 @@ struct EmbeddedSeams {
 
   // What the gateway does once quota is reserved: record + queue message in one step, then the
   // `queued` event.
-  void Accept(const protocol::RequestMessage& m) {
+  // With `direct`, the message is written leased to the in-process consumer that holds it
+  // (Worker::TryStartInProcess).
+  void Accept(const protocol::RequestMessage& m,
+              std::shared_ptr<store::DirectLease> direct = nullptr) {
     store::RequestRecord rec;
     rec.id = m.request_id;
     rec.user_id = m.user_id;
@@ -127,6 +130,7 @@ struct EmbeddedSeams {
     out.meta.message_id = m.request_id;
     out.meta.model = m.model;
     out.meta.tokens = m.reserved_tokens;
+    out.direct = std::move(direct);
     ASSERT_TRUE(store->CreateRequest(rec, out).ok());
     ASSERT_TRUE(bus.Publish(m.request_id, events::EventType::kQueued, "{}").ok());
   }
