@@ -75,23 +75,21 @@ void Connection::SetInterruptible() {
 }
 
 void Connection::WatchForPeerClose() {
-  stream_.socket().async_wait(asio::ip::tcp::socket::wait_read,
-                              [self = shared_from_this()](error_code ec) {
-                                self->OnPeerReadable(ec);
-                              });
+  // A peeking receive stays pending until the peer sends something or goes away. (An
+  // async_wait(wait_read) with a peek in its handler was seen completing, with nothing to
+  // read, about 40 times per sync request here: a busy loop beside the engine.)
+  stream_.socket().async_receive(asio::buffer(&peek_byte_, 1), asio::socket_base::message_peek,
+                                 [self = shared_from_this()](error_code ec, size_t) {
+                                   self->OnPeerReadable(ec);
+                                 });
 }
 
 void Connection::OnPeerReadable(error_code ec) {
-  if (ec) return;  // cancelled or closed: the connection is ending anyway
-  char byte;
-  ssize_t n = ::recv(stream_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-    peer_gone_ = true;
-    Interrupt();
-  } else if (n < 0) {
-    WatchForPeerClose();
-  }
-  // n > 0: the client sent data while streaming; nothing more to learn from watching.
+  // Data (left unread for the next request) says nothing; a cancel means the connection is
+  // ending anyway. End of stream or a reset: the client is gone.
+  if (!ec || ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor) return;
+  peer_gone_ = true;
+  Interrupt();
 }
 
 asio::awaitable<void> Connection::Run() {

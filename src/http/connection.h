@@ -110,6 +110,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   bool interruptible_ = false;  // the handler asked to be interrupted at shutdown
   bool closing_ = false;        // ForceClose() ran
   bool peer_gone_ = false;
+  char peek_byte_ = 0;  // WatchForPeerClose's peeking receive
   bool linger_ = false;         // unread request bytes may remain: drain before closing
 };
 
