@@ -126,14 +126,20 @@ size_t Draw(std::span<const float> probs, double u) {
 
 }  // namespace sampling
 
-Sampler::Sampler(const SamplingParams& params)
-    : params_(params), seed_(params.seed ? *params.seed : std::random_device{}()), rng_(seed_) {
-  if (!params.seed) {
-    // random_device yields 32 bits; widen so unseeded samplers do not collide as often.
-    seed_ = (seed_ << 32) ^ std::random_device{}();
-    rng_.seed(seed_);
-  }
+namespace {
+
+// A seed for an unseeded sampler. Opening a std::random_device costs system calls on every
+// request; a per-thread 64-bit generator seeded from it once gives distinct seeds just as well.
+uint64_t FreshSeed() {
+  thread_local std::mt19937_64 source{(uint64_t{std::random_device{}()} << 32) ^
+                                      std::random_device{}()};
+  return source();
 }
+
+}  // namespace
+
+Sampler::Sampler(const SamplingParams& params)
+    : params_(params), seed_(params.seed ? *params.seed : FreshSeed()), rng_(seed_) {}
 
 int32_t Sampler::Sample(std::span<float> logits, std::span<const int32_t> previous) {
   if (logits.empty()) return 0;
