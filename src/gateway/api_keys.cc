@@ -4,6 +4,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <pthread.h>
+
 #include <array>
 #include <chrono>
 #include <cstdlib>
@@ -18,20 +20,45 @@ constexpr std::string_view kBase62 =
 
 }  // namespace
 
-std::string RandomBase62(size_t n) {
-  std::string out;
-  out.reserve(n);
-  std::array<unsigned char, 64> buf;
-  while (out.size() < n) {
-    if (RAND_bytes(buf.data(), static_cast<int>(buf.size())) != 1) {
+namespace {
+
+// Random bytes from OpenSSL's CSPRNG, fetched 4 KiB at a time per thread: RAND_bytes checks for
+// a fork (a getpid system call) on every call, once per request id otherwise. A fork empties
+// the forking thread's pool (the child's only thread), so parent and child never share bytes.
+struct RandomPool {
+  std::array<unsigned char, 4096> bytes;
+  size_t next = sizeof(bytes);  // empty
+};
+thread_local RandomPool tls_pool;
+
+void ForgetPoolInChild() { tls_pool.next = sizeof(tls_pool.bytes); }
+
+unsigned char RandomByte() {
+  static const bool registered = [] { return pthread_atfork(nullptr, nullptr, ForgetPoolInChild) == 0; }();
+  (void)registered;
+  RandomPool& pool = tls_pool;
+  if (pool.next == pool.bytes.size()) {
+    if (RAND_bytes(pool.bytes.data(), static_cast<int>(pool.bytes.size())) != 1) {
       // Without a working CSPRNG no key or id can be trusted: stop rather than weaken them.
       log::Error("OpenSSL RAND_bytes failed; cannot generate secrets");
       std::abort();
     }
-    for (unsigned char b : buf) {
-      // Rejection sampling keeps the distribution uniform: 248 = 4 * 62.
-      if (b < 248 && out.size() < n) out.push_back(kBase62[b % 62]);
-    }
+    pool.next = 0;
+  }
+  unsigned char b = pool.bytes[pool.next];
+  pool.bytes[pool.next++] = 0;  // not kept in memory after use
+  return b;
+}
+
+}  // namespace
+
+std::string RandomBase62(size_t n) {
+  std::string out;
+  out.reserve(n);
+  while (out.size() < n) {
+    // Rejection sampling keeps the distribution uniform: 248 = 4 * 62.
+    unsigned char b = RandomByte();
+    if (b < 248) out.push_back(kBase62[b % 62]);
   }
   return out;
 }
@@ -65,9 +92,12 @@ std::string HashSecret(std::string_view secret) {
     log::Error("OpenSSL sha256 failed");
     std::abort();
   }
-  std::string hex;
-  hex.reserve(len * 2);
-  for (unsigned int i = 0; i < len; ++i) hex += fmt::format("{:02x}", digest[i]);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex(len * 2, '0');
+  for (unsigned int i = 0; i < len; ++i) {
+    hex[2 * i] = kHex[digest[i] >> 4];
+    hex[2 * i + 1] = kHex[digest[i] & 15];
+  }
   return hex;
 }
 

@@ -4,6 +4,9 @@
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <set>
 #include <thread>
@@ -32,6 +35,33 @@ TEST(ApiKeys, SecretsHaveThePrefixAndAreDistinct) {
   }
   EXPECT_EQ(NewGenerationRequestId().rfind("req_", 0), 0u);
   EXPECT_EQ(NewKeyId().rfind("key_", 0), 0u);
+}
+
+TEST(ApiKeys, AForkedChildNeverRepeatsItsParentsRandomness) {
+  (void)NewKeyId();  // the parent's pool now holds unused random bytes
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    std::string child = RandomBase62(64);
+    ssize_t w = ::write(fds[1], child.data(), child.size());
+    ::_exit(w == static_cast<ssize_t>(child.size()) ? 0 : 1);
+  }
+  ::close(fds[1]);
+  std::string parent = RandomBase62(64);
+  std::string child(64, '\0');
+  size_t got = 0;
+  while (got < child.size()) {
+    ssize_t n = ::read(fds[0], child.data() + got, child.size() - got);
+    if (n <= 0) break;
+    got += static_cast<size_t>(n);
+  }
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ASSERT_EQ(got, child.size());
+  EXPECT_NE(parent, child);
 }
 
 TEST(ApiKeys, RequestIdsSortByCreationTime) {

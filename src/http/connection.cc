@@ -272,13 +272,27 @@ asio::awaitable<bool> Connection::Write(Response& res, bool head_only, bool keep
   res.set(beast_http::field::date, HttpDate());
   res.keep_alive(keep_alive);
   res.prepare_payload();
+  beast_http::response_serializer<beast_http::string_body> serializer(res);
+  if (head_only) serializer.split(true);
+  // An answer usually fits in the socket's send buffer: send it right away, without arming
+  // the write timer (two timerfd updates) or suspending. What does not fit goes out below.
+  error_code sync_ec;
+  if (head_only) {
+    beast_http::write_header(stream_.socket(), serializer, sync_ec);
+    if (!sync_ec && serializer.is_header_done()) co_return true;
+  } else {
+    beast_http::write(stream_.socket(), serializer, sync_ec);
+    if (!sync_ec && serializer.is_done()) co_return true;
+  }
+  if (sync_ec && sync_ec != asio::error::would_block && sync_ec != asio::error::try_again) {
+    co_return false;
+  }
   stream_.expires_after(env_.options.write_timeout);
   if (head_only) {
-    beast_http::response_serializer<beast_http::string_body> serializer(res);
     auto [ec, n] = co_await beast_http::async_write_header(stream_, serializer, IoToken());
     co_return !ec;
   }
-  auto [ec, n] = co_await beast_http::async_write(stream_, res, IoToken());
+  auto [ec, n] = co_await beast_http::async_write(stream_, serializer, IoToken());
   co_return !ec;
 }
 

@@ -140,6 +140,8 @@ asio::awaitable<void> HttpServer::Impl::AcceptLoop() {
       continue;
     }
     socket.set_option(tcp::no_delay(true), ec);
+    // Synchronous sends return would_block instead of waiting (Connection::Write's fast path).
+    socket.non_blocking(true, ec);
     auto connection = std::make_shared<Connection>(std::move(socket), env_);
     {
       std::lock_guard lock(mu_);
