@@ -12,10 +12,13 @@
 //   6. on done: publish a ResultMessage on "inference_results" (durable), THEN Ack. A crash in
 //      between means redelivery and a second result; the collector's idempotency turns that
 //      into one finalize and one settle. Results use the request id as message id, so a second
-//      result is dropped while the first is still queued.
+//      result is dropped while the first is still queued. (In one process, record_result hands
+//      the result to the collector directly; see WorkerOptions.)
 //   7. a dead-letter notice (Delivery::dead_lettered) -> a `failed` result ("poison_message"
 //      when the payload is unreadable, "max_deliveries_exceeded" otherwise), so the request
 //      ends and its reservation is refunded; then Ack.
+// In one process the gateway can also hand a request over before it is even written
+// (TryStartInProcess below).
 // Prefetch follows the backend: the worker consumes at most FreeSlots() messages at a time
 // (and holds at most max_in_flight), so requests wait in the queue, where other workers can
 // take them, rather than inside a busy worker.
