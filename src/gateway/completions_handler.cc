@@ -83,11 +83,15 @@ Gateway::Task Gateway::HandleCompletions(Ctx& ctx, BodyShape shape) {
   } else {
     co_await WaitAndAnswer(ctx, a, req, inbox);
   }
-  // Unsubscribe on a pool thread (a distributed bus may block to do it), without holding up the
-  // answer, which goes out when this handler returns.
-  RunDetached(pool_, [s = std::make_shared<events::Subscription>(std::move(a.subscription))] {
-    s->Reset();
-  });
+  // A distributed bus may block to unsubscribe: do it on a pool thread, without holding up the
+  // answer, which goes out when this handler returns. The in-process bus never blocks.
+  if (options_.admission.in_process_seams) {
+    a.subscription.Reset();
+  } else {
+    RunDetached(pool_, [s = std::make_shared<events::Subscription>(std::move(a.subscription))] {
+      s->Reset();
+    });
+  }
 }
 
 asio::awaitable<std::optional<FinalResult>> Gateway::ResultOf(const std::string& id,
