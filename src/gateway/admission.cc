@@ -1,5 +1,6 @@
 #include "gateway/admission.h"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
@@ -31,7 +32,9 @@ std::string InputJson(const GenerationRequest& r) {
 std::string ParamsJson(const GenerationRequest& r, int max_tokens) {
   protocol::GenerationParams p = r.params;
   p.max_tokens = max_tokens;
-  json::value v = protocol::ToJson(p);
+  unsigned char arena[2048];
+  json::monotonic_resource mr(arena, sizeof(arena));
+  json::value v = protocol::ToJson(p, &mr);
   json::object& o = v.as_object();
   if (r.echo) o["echo"] = true;
   if (r.priority != 0) o["priority"] = r.priority;

@@ -6,9 +6,9 @@
 
 namespace inferline::protocol {
 
-Result<boost::json::object> ParseObject(std::string_view text) {
+Result<boost::json::object> ParseObject(std::string_view text, boost::json::storage_ptr sp) {
   boost::system::error_code ec;
-  boost::json::value v = boost::json::parse(text, ec);
+  boost::json::value v = boost::json::parse(text, ec, std::move(sp));
   if (ec) {
     return InvalidArgument(fmt::format("the body is not valid JSON: {}", ec.message()));
   }

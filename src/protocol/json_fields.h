@@ -18,7 +18,9 @@
 namespace inferline::protocol {
 
 // Parses `text` as a JSON object; the error names what is wrong and where.
-Result<boost::json::object> ParseObject(std::string_view text);
+// `sp`: where the parsed tree lives (default: the heap); e.g. a monotonic_resource on the
+// caller's stack when nothing of the tree outlives the call.
+Result<boost::json::object> ParseObject(std::string_view text, boost::json::storage_ptr sp = {});
 
 class Fields {
  public:

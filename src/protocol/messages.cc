@@ -1,5 +1,6 @@
 #include "protocol/messages.h"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <fmt/format.h>
 
 #include "protocol/json_fields.h"
@@ -29,8 +30,8 @@ Result<FinalStatus> ParseFinalStatus(std::string_view s) {
   return InvalidArgument(fmt::format("unknown final status '{}'", s), "status");
 }
 
-json::value ToJson(const GenerationParams& p) {
-  json::object o;
+json::value ToJson(const GenerationParams& p, json::storage_ptr sp) {
+  json::object o(sp);
   o["max_tokens"] = p.max_tokens;
   o["temperature"] = p.temperature;
   o["top_p"] = p.top_p;
@@ -38,7 +39,7 @@ json::value ToJson(const GenerationParams& p) {
   o["repetition_penalty"] = p.repetition_penalty;
   o["presence_penalty"] = p.presence_penalty;
   o["frequency_penalty"] = p.frequency_penalty;
-  json::array stop;
+  json::array stop(sp);
   for (const auto& s : p.stop) stop.emplace_back(s);
   o["stop"] = std::move(stop);
   if (p.seed) o["seed"] = *p.seed;
@@ -78,7 +79,11 @@ Result<GenerationParams> GenerationParamsFromJson(const json::value& v) {
 }
 
 std::string Serialize(const RequestMessage& m) {
-  json::object o;
+  // Built in one arena (on the stack for a usual message) and thrown away at once.
+  unsigned char arena[8192];
+  json::monotonic_resource mr(arena, sizeof(arena));
+  json::storage_ptr sp(&mr);
+  json::object o(sp);
   o["schema"] = kSchemaVersion;
   o["request_id"] = m.request_id;
   o["user_id"] = m.user_id;
@@ -87,15 +92,17 @@ std::string Serialize(const RequestMessage& m) {
   o["kind"] = RequestKindName(m.kind);
   o["prompt"] = m.prompt;
   if (!m.messages.empty()) {
-    json::array msgs;
-    for (const auto& cm : m.messages) msgs.push_back(json::object{{"role", cm.role}, {"content", cm.content}});
+    json::array msgs(sp);
+    for (const auto& cm : m.messages) {
+      msgs.push_back(json::object({{"role", cm.role}, {"content", cm.content}}, sp));
+    }
     o["messages"] = std::move(msgs);
   }
-  json::array ids;
+  json::array ids(sp);
   ids.reserve(m.prompt_ids.size());
   for (int32_t id : m.prompt_ids) ids.emplace_back(id);
   o["prompt_ids"] = std::move(ids);
-  o["params"] = ToJson(m.params);
+  o["params"] = ToJson(m.params, sp);
   o["prompt_tokens"] = m.prompt_tokens;
   o["reserved_tokens"] = m.reserved_tokens;
   o["priority"] = m.priority;

@@ -91,7 +91,7 @@ struct ResultMessage {
   std::string worker_id;
 };
 
-boost::json::value ToJson(const GenerationParams& p);
+boost::json::value ToJson(const GenerationParams& p, boost::json::storage_ptr sp = {});
 Result<GenerationParams> GenerationParamsFromJson(const boost::json::value& v);
 
 std::string Serialize(const RequestMessage& m);
