@@ -6,6 +6,7 @@
 #include "collector/collector.h"
 #include "collector/testing/pipeline_fixture.h"
 #include "protocol/event_data.h"
+#include "store/testing/outage_store.h"
 #include "worker/testing/fake_backend.h"
 #include "worker/worker.h"
 
@@ -323,19 +324,20 @@ class InProcessStartTest : public testing::PipelineFixture {
     backend_->ReleaseAll();
     if (worker_) worker_->Stop();
   }
-  void StartWorker() {
+  void StartWorker(std::chrono::milliseconds consume_wait = 50ms, store::Store* store = nullptr) {
     MakeCollector();
     worker::WorkerOptions o;
     o.model = kModel;
     o.worker_id = "w-1";
-    o.consume_wait = 50ms;
+    o.consume_wait = consume_wait;
+    o.retry_delay = 50ms;
     o.cancel_poll_interval = 50ms;
     o.stop_grace = 200ms;
     o.cancel_grace = 200ms;
     o.registry = &registry_;
     o.record_result = [this](const protocol::ResultMessage& r) { return collector_->Record(r); };
-    worker_ = std::make_unique<worker::Worker>(*seams_.broker, *seams_.store, seams_.bus,
-                                               backend_, o);
+    worker_ = std::make_unique<worker::Worker>(*seams_.broker, store ? *store : *seams_.store,
+                                               seams_.bus, backend_, o);
     ASSERT_TRUE(worker_->Start().ok());
   }
   // Once the worker found the queue empty, it takes the request.
@@ -418,6 +420,48 @@ TEST_F(InProcessStartTest, NotTakenWithoutAFreeSlot) {
   worker_->InProcessSubmitted("a");
   worker_->InProcessSubmitted("b");
   ASSERT_TRUE(WaitFor([&] { return worker_->in_flight() == 0; }));
+}
+
+TEST_F(InProcessStartTest, AfterADeclineNothingStartsUntilTheQueueWasLookedAtAgain) {
+  // A long consume wait: a consumer blocked in it learns only at its end that the queue is empty.
+  StartWorker(2s);
+  auto a = EmbeddedSeams::Message("a", kModel, {1}, 4);
+  auto b = EmbeddedSeams::Message("b", kModel, {1}, 4);
+  ASSERT_TRUE(StartInProcess(a));
+  ASSERT_TRUE(StartInProcess(b));
+  // No slot: the gateway queues "c" instead. Whether it is in the queue yet or not, a slot
+  // freed meanwhile must not go to a newer request before the consumer has looked.
+  auto c = EmbeddedSeams::Message("c", kModel, {1}, 4);
+  ASSERT_FALSE(worker_->TryStartInProcess(c));
+  worker_->InProcessSubmitted("a");  // never recorded: dropped, its slot frees
+  ASSERT_TRUE(WaitFor([&] { return backend_->FreeSlots() > 0; }));
+  auto d = EmbeddedSeams::Message("d", kModel, {1}, 4);
+  EXPECT_FALSE(worker_->TryStartInProcess(d));
+  // The consumer's look (nothing queued, as "c" was never written here) reopens the door.
+  EXPECT_TRUE(WaitFor([&] { return worker_->TryStartInProcess(d) != nullptr; }));
+  worker_->InProcessSubmitted("b");
+  worker_->InProcessSubmitted("d");
+}
+
+TEST_F(InProcessStartTest, ARecordedRequestTheStoreCannotMarkGoesBackToTheQueue) {
+  store::testing::OutageStore outage(*seams_.store);
+  StartWorker(50ms, &outage);
+  auto m = EmbeddedSeams::Message("r1", kModel, {11, 12, 13}, 10);
+  EventLog log(seams_.bus, "r1");
+  std::shared_ptr<store::DirectLease> lease = StartInProcess(m);
+  ASSERT_TRUE(lease);
+  Accept(m, lease);
+  outage.down = true;  // MarkRunning fails (Unavailable) after the record committed
+  worker_->InProcessSubmitted("r1");
+  ASSERT_TRUE(WaitFor([&] { return backend_->cancels() >= 1; }));  // the early run stopped
+  EXPECT_TRUE(log.types() == std::vector<std::string>{"queued"});  // nothing of it was shown
+  outage.down = false;  // the message was given back: the consumer runs it again
+  backend_->ReleaseAll();
+  ASSERT_TRUE(log.WaitTerminal());
+  EXPECT_EQ(seams_.Record("r1").status, store::RequestStatus::kCompleted);
+  EXPECT_EQ(backend_->submitted(), 2);  // the in-process start, then the redelivery
+  EXPECT_EQ(log.Count(events::EventType::kStarted), 1);  // only the run that was recorded
+  EXPECT_EQ(TokensUsed(), 6);
 }
 
 INSTANTIATE_TEST_SUITE_P(Results, PipelineTest, ::testing::Values(false, true),

@@ -44,19 +44,23 @@ asio::awaitable<AdmitOutcome> Gateway::Admit(Ctx& ctx, const Principal& p,
   // message is then written already leased to it (and it publishes nothing before the record
   // exists, see Worker::TryStartInProcess).
   if (deps_.start_in_process) pending.outbox.direct = deps_.start_in_process(pending.message);
-  // The store calls back on its writer thread; the coroutine resumes on its own executor.
+  // The store calls back on its writer thread (or at once, on a write it refuses); the
+  // coroutine resumes on its own executor, always through a post: resuming inside this
+  // initiation would let Finish run before it returns.
   Status created = co_await asio::async_initiate<decltype(asio::use_awaitable), void(Status)>(
       [&](auto handler) {
+        const bool direct = pending.outbox.direct != nullptr;
+        const std::string id = pending.record.id;
         // std::function wants a copyable target; the handler is move-only.
         auto shared = std::make_shared<decltype(handler)>(std::move(handler));
         admission_.store().CreateRequestAsync(
             pending.record, pending.outbox, [shared](Status st) {
               auto ex = asio::get_associated_executor(*shared);
-              asio::dispatch(ex, [shared, st = std::move(st)]() mutable {
+              asio::post(ex, [shared, st = std::move(st)]() mutable {
                 std::move (*shared)(std::move(st));
               });
             });
-        if (pending.outbox.direct) deps_.in_process_submitted(pending.record.id);
+        if (direct) deps_.in_process_submitted(id);
       },
       asio::use_awaitable);
   co_return admission_.Finish(std::move(pending), created);

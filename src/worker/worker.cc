@@ -134,9 +134,15 @@ bool Worker::Cancel(std::string_view request_id) {
 
 std::shared_ptr<store::DirectLease> Worker::TryStartInProcess(
     const protocol::RequestMessage& m) {
-  if (stopping_ || !queue_drained_ || m.model != options_.model || backend_->FreeSlots() <= 0) {
+  if (stopping_ || m.model != options_.model) return nullptr;
+  // Declined for want of room, the request goes to the queue: until the consumer has looked
+  // again, nothing may start ahead of it.
+  auto decline = [this] {
+    queue_drained_ = false;
     return nullptr;
-  }
+  };
+  if (!queue_drained_) return nullptr;
+  if (backend_->FreeSlots() <= 0) return decline();
   auto task = std::make_shared<Task>();
   task->lane = std::hash<std::string>{}(m.request_id);
   task->attempt = 1;
@@ -149,9 +155,10 @@ std::shared_ptr<store::DirectLease> Worker::TryStartInProcess(
   task->record = Task::Record::kAwaited;
   {
     std::lock_guard lock(mu_);
-    if (!started_ || stopping_ || static_cast<int>(tasks_.size()) >= options_.max_in_flight ||
+    if (!started_ || stopping_) return nullptr;
+    if (static_cast<int>(tasks_.size()) >= options_.max_in_flight ||
         tasks_.contains(m.request_id)) {
-      return nullptr;
+      return decline();
     }
     tasks_.emplace(m.request_id, task);
     metrics_.in_flight.Set(static_cast<double>(tasks_.size()));

@@ -116,11 +116,16 @@ void Worker::PublishStarted(Task& task) {
 void Worker::Announce(const std::shared_ptr<Task>& task) {
   const std::string& id = task->request.request_id;
   if (task->record != Task::Record::kAwaited) return;
+  {
+    std::lock_guard lock(task->mu);
+    if (task->finished) return;  // Stop gave up on it already
+  }
   // Queued behind the record's create step, so it commits after it; NotFound means that step
   // failed (the gateway refunds and ends the request's stream).
   Result<bool> marked = store_.MarkRunning(id, options_.worker_id, options_.now());
   const uint64_t tag = task->direct->tag.load();
-  if (marked.ok() && tag != 0) {
+  if (tag != 0) {
+    // The message exists (leased to us since its commit), whatever MarkRunning said.
     queue::Delivery d;
     d.queue = queue_;
     d.meta.message_id = id;
@@ -131,13 +136,20 @@ void Worker::Announce(const std::shared_ptr<Task>& task) {
     d.tag = tag;
     d.lease = 1;
     std::lock_guard lock(task->mu);
-    task->delivery = std::move(d);
+    // A redelivery adopted meanwhile (our lease lapsed) carries the current lease: keep it.
+    if (task->delivery.queue.empty()) task->delivery = std::move(d);
   }
   if (!marked.ok() || !*marked || tag == 0) {
-    // Not recorded, or already final (cancelled at once): nothing of it may be published.
-    log::InfoFor(id, "in-process start dropped: {}",
-                 !marked.ok() ? marked.status().ToString()
-                              : (*marked ? "no queue message" : "already finished"));
+    // Not recorded, already final (cancelled at once), or the store failed: nothing of it may
+    // be published. A recorded request the store could not mark goes back to the queue.
+    task->give_back = tag != 0 && !marked.ok() && marked.status().code() != StatusCode::kNotFound;
+    if (task->give_back || (marked.ok() && *marked)) {
+      log::WarnFor(id, "in-process start given back: {}",
+                   marked.ok() ? "no queue message" : marked.status().ToString());
+    } else {
+      log::InfoFor(id, "in-process start dropped: {}",
+                   marked.ok() ? "already finished" : marked.status().ToString());
+    }
     task->record = Task::Record::kMissing;
     RequestCancel(*task);
     if (task->held_result) Finish(task, std::move(*task->held_result));
@@ -169,8 +181,10 @@ void Worker::FlushTokens(Task& task) {
   protocol::TokenEventData data;
   {
     std::lock_guard lock(task.mu);
+    // Held back until the record is known to exist: Announce flushes them then (flush_posted
+    // stays set meanwhile, so tokens do not post a flush each).
+    if (task.record == Task::Record::kAwaited) return;
     task.flush_posted = false;
-    // Held back until the record is known to exist (Announce flushes them then).
     if (task.pending_text.empty() || task.record != Task::Record::kWritten) return;
     data.index = task.pending_index;
     data.text.swap(task.pending_text);
@@ -203,14 +217,22 @@ void Worker::Finish(const std::shared_ptr<Task>& task, BackendResult r) {
   }
   if (task->record == Task::Record::kMissing) {
     // An in-process start whose record was not written (or was final already): no result.
-    // A message that exists (the request was cancelled at once) is acked.
+    // A message that exists is acked (the request was cancelled at once), or given back when
+    // the store could not mark it running.
     task->watch.Reset();
-    if (!delivery.queue.empty()) {
-      if (Status st = broker_.Ack(delivery); !st.ok()) {
-        log::WarnFor(task->request.request_id, "ack: {}", st.message());
+    if (!delivery.queue.empty() && task->give_back) {
+      if (auto n = broker_.Nack(delivery, true, options_.retry_delay); !n.ok()) {
+        log::WarnFor(task->request.request_id, "cannot requeue: {}", n.status().message());
       }
+      Count("requeued");
+    } else {
+      if (!delivery.queue.empty()) {
+        if (Status st = broker_.Ack(delivery); !st.ok()) {
+          log::WarnFor(task->request.request_id, "ack: {}", st.message());
+        }
+      }
+      Count("dropped");
     }
-    Count("dropped");
     Remove(*task);
     return;
   }

@@ -52,6 +52,7 @@ struct Worker::Task : std::enable_shared_from_this<Worker::Task> {
   enum class Record { kWritten, kAwaited, kMissing };
   Record record = Record::kWritten;  // kAwaited until Announce ran; kMissing: dropped
   std::optional<BackendResult> held_result;  // the generation ended before Announce
+  bool give_back = false;  // kMissing because the store failed: nack the message, not ack
 
   std::mutex mu;  // guards everything below
   queue::Delivery delivery;  // the current lease (a redelivery to this worker replaces it)

@@ -88,15 +88,20 @@ Status SqliteDatabase::Write(WriteFn fn) {
       batch.swap(pending_);
       wake_ = false;
       lock.unlock();
+      // Hand the writer back even if a callback of the batch throws.
+      struct Release {
+        SqliteDatabase* db;
+        ~Release() {
+          std::lock_guard relock(db->mu_);
+          db->running_ = false;
+          if (!db->pending_.empty() || db->stopping_) {  // queued meanwhile: the writer takes it
+            db->wake_ = db->wake_ || !db->pending_.empty();
+            db->cv_.notify_one();
+          }
+        }
+      } release{this};
       batch.push_back(std::move(op));
       RunBatch(batch);
-      lock.lock();
-      running_ = false;
-      if (!pending_.empty() || stopping_) {  // queued meanwhile: the writer thread takes it
-        wake_ = wake_ || !pending_.empty();
-        cv_.notify_one();
-      }
-      lock.unlock();
       return std::move(waiter.status);
     }
   }
