@@ -6,7 +6,6 @@
 #include <chrono>
 #include <exception>
 
-#include "common/log.h"
 #include "store/sqlite/sqlite_migrations.h"
 
 namespace inferline::store {
@@ -57,18 +56,6 @@ Status SqliteDatabase::Init() {
   ASSIGN_OR_RETURN(std::vector<Migration> migrations, ParseMigrations(EmbeddedMigrationFiles()));
   ASSIGN_OR_RETURN(schema_version_, ApplyMigrations(w, migrations, NowMillis()));
 
-  // Checkpoints (copying the WAL back into the database file, with its fsyncs) run on a thread
-  // of their own, not inside whichever commit crossed the threshold: that commit may be the one
-  // a sync request waits for. The writer only notices the WAL's size (the hook below) and steps
-  // in itself if the checkpointer falls far behind.
-  if (options_.checkpoint_pages > 0) {
-    ASSIGN_OR_RETURN(checkpoint_conn_, Connection::Open(options_.path, Connection::Mode::kReadWrite,
-                                                        options_.busy_timeout_ms));
-    RETURN_IF_ERROR(w.Exec("PRAGMA wal_autocheckpoint=0"));
-    sqlite3_wal_hook(w.raw(), &SqliteDatabase::OnWalCommit, this);
-    checkpointer_ = std::thread([this] { CheckpointLoop(); });
-  }
-
   for (int i = 0; i < options_.readers; ++i) {
     ASSIGN_OR_RETURN(std::unique_ptr<Connection> r,
                      Connection::Open(options_.path, Connection::Mode::kReadWrite,
@@ -87,49 +74,6 @@ SqliteDatabase::~SqliteDatabase() {
   }
   cv_.notify_all();
   if (writer_.joinable()) writer_.join();
-  {
-    std::lock_guard lock(checkpoint_mu_);
-    checkpoint_stop_ = true;
-  }
-  checkpoint_cv_.notify_all();
-  if (checkpointer_.joinable()) checkpointer_.join();
-}
-
-int SqliteDatabase::OnWalCommit(void* self, sqlite3* conn, const char*, int pages) {
-  auto* db = static_cast<SqliteDatabase*>(self);
-  const int threshold = db->options_.checkpoint_pages;
-  if (pages >= 16 * threshold) {
-    // The checkpointer is far behind (or blocked): keep the WAL bounded from here.
-    (void)sqlite3_wal_checkpoint_v2(conn, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-  } else if (pages >= threshold) {
-    {
-      std::lock_guard lock(db->checkpoint_mu_);
-      if (db->checkpoint_wanted_) return SQLITE_OK;
-      db->checkpoint_wanted_ = true;
-    }
-    db->checkpoint_cv_.notify_one();
-  }
-  return SQLITE_OK;
-}
-
-void SqliteDatabase::CheckpointLoop() {
-  while (true) {
-    {
-      std::unique_lock lock(checkpoint_mu_);
-      checkpoint_cv_.wait(lock, [&] { return checkpoint_wanted_ || checkpoint_stop_; });
-      if (checkpoint_stop_) return;
-      checkpoint_wanted_ = false;
-    }
-    int wal_frames = 0, copied = 0;
-    int rc = sqlite3_wal_checkpoint_v2(checkpoint_conn_->raw(), nullptr,
-                                       SQLITE_CHECKPOINT_PASSIVE, &wal_frames, &copied);
-    if (rc == SQLITE_OK) {
-      checkpoints_.fetch_add(1, std::memory_order_relaxed);
-    } else if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) {
-      log::Warn("sqlite: checkpoint of {} failed: {}", options_.path,
-                sqlite3_errmsg(checkpoint_conn_->raw()));
-    }
-  }
 }
 
 Status SqliteDatabase::Write(WriteFn fn) {
@@ -331,8 +275,7 @@ Status SqliteDatabase::ReadWith(const std::function<Status(Connection&)>& fn) {
 
 WriterStats SqliteDatabase::writer_stats() const {
   return WriterStats{transactions_.load(std::memory_order_relaxed),
-                     operations_.load(std::memory_order_relaxed),
-                     checkpoints_.load(std::memory_order_relaxed)};
+                     operations_.load(std::memory_order_relaxed)};
 }
 
 }  // namespace inferline::store

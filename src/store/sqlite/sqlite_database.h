@@ -50,9 +50,6 @@ struct DatabaseOptions {
   size_t max_batch = 4096;  // operations per transaction at most
   // The longest a WriteAsync(..., kSoon) waits for a transaction to ride along with.
   std::chrono::microseconds defer{1000};
-  // WAL pages after which a background thread checkpoints (PASSIVE: never blocks the writer);
-  // 0: SQLite's own automatic checkpoint inside the committing write.
-  int checkpoint_pages = 1000;
   metrics::Registry* metrics = nullptr;  // null: metrics::Registry::Default()
 };
 
@@ -74,7 +71,6 @@ class WriteTx {
 struct WriterStats {
   uint64_t transactions = 0;
   uint64_t operations = 0;
-  uint64_t checkpoints = 0;  // completed by the background checkpointer
 };
 
 class SqliteDatabase {
@@ -168,17 +164,6 @@ class SqliteDatabase {
 
   std::atomic<uint64_t> transactions_{0};
   std::atomic<uint64_t> operations_{0};
-  std::atomic<uint64_t> checkpoints_{0};
-
-  // The background checkpointer (DatabaseOptions::checkpoint_pages).
-  static int OnWalCommit(void* self, sqlite3* conn, const char* db_name, int pages);
-  void CheckpointLoop();
-  std::unique_ptr<Connection> checkpoint_conn_;
-  std::mutex checkpoint_mu_;  // guards checkpoint_wanted_, checkpoint_stop_
-  std::condition_variable checkpoint_cv_;
-  bool checkpoint_wanted_ = false;
-  bool checkpoint_stop_ = false;
-  std::thread checkpointer_;
 
   std::mutex readers_mu_;  // guards free_readers_
   std::condition_variable readers_cv_;

@@ -7,7 +7,6 @@
 
 #include <atomic>
 #include <chrono>
-#include <filesystem>
 #include <iostream>
 #include <thread>
 #include <vector>
@@ -243,29 +242,6 @@ TEST(SqliteDatabase, WritesFromManyThreadsKeepEachThreadsOrder) {
   });
   ASSERT_TRUE(rows.ok());
   EXPECT_EQ(*rows, 800);
-}
-
-TEST(SqliteDatabase, CheckpointsInTheBackgroundKeepTheWalSmall) {
-  testing::TempDir dir;
-  const std::string path = dir.File("a.db");
-  auto db = SqliteDatabase::Open({.path = path, .checkpoint_pages = 8});
-  ASSERT_TRUE(db.ok()) << db.status().ToString();
-  for (int i = 0; i < 500; ++i) {
-    ASSERT_TRUE((*db)->Write([i](WriteTx& tx) { return InsertUser(tx, "u" + std::to_string(i)); })
-                    .ok());
-  }
-  EXPECT_GT((*db)->writer_stats().checkpoints, 0u);
-  // 500 commits of two pages (table and key index) each: without checkpoints the WAL would
-  // hold 1,000 frames; reused after each checkpoint, it holds far fewer.
-  std::error_code ec;
-  const auto wal_bytes = std::filesystem::file_size(path + "-wal", ec);
-  ASSERT_FALSE(ec) << ec.message();
-  EXPECT_LT(wal_bytes, 500u * 4096u / 2);
-  EXPECT_EQ(CountUsers(**db), 500);
-  db->reset();
-  auto again = OpenOrDie(path);  // everything checkpointed or in the WAL is there after a reopen
-  ASSERT_TRUE(again);
-  EXPECT_EQ(CountUsers(*again), 500);
 }
 
 TEST(SqliteDatabase, AFailingOperationRollsBackAloneAndSkipsItsHooks) {
