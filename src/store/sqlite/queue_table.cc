@@ -3,41 +3,17 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include <optional>
+
 namespace inferline::store {
+namespace {
 
-Status InsertQueueMessage(WriteTx& tx, ChangeSignal& signal, std::string_view queue,
-                          std::string_view payload, const queue::MessageMeta& meta,
-                          int64_t visible_at_ms, int64_t published_at_ms) {
-  RETURN_IF_ERROR(queue::ValidateQueueName(queue));
-  if (queue::IsDeadLetterQueueName(queue)) {
-    return InvalidArgument("cannot publish to a dead-letter queue", "queue");
-  }
-  if (meta.tokens < 0) return InvalidArgument("message tokens must be >= 0", "tokens");
-  ASSIGN_OR_RETURN(Statement st,
-                   tx.conn().Prepare(
-                       "INSERT INTO queue_messages(queue, message_id, payload, model, tokens, "
-                       "priority, state, dead, deliveries, visible_at, published_at) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, 0, 0, ?7, ?8) ON CONFLICT DO NOTHING"));
-  st.Bind(1, queue);
-  if (meta.message_id.empty()) {
-    st.BindNull(2);
-  } else {
-    st.Bind(2, meta.message_id);
-  }
-  st.BindBlob(3, payload)
-      .Bind(4, meta.model)
-      .Bind(5, meta.tokens)
-      .Bind(6, int64_t{meta.priority})
-      .Bind(7, visible_at_ms)
-      .Bind(8, published_at_ms);
-  RETURN_IF_ERROR(st.Run());
-  if (tx.conn().Changes() > 0) tx.AfterCommit([&signal] { signal.Notify(); });
-  return Status::Ok();
-}
-
-Result<uint64_t> InsertLeasedQueueMessage(WriteTx& tx, std::string_view queue,
-                                          std::string_view payload, const queue::MessageMeta& meta,
-                                          int64_t lease_until_ms, int64_t published_at_ms) {
+// The one INSERT behind both forms: ready (state 0, no delivery yet) or taken by an in-process
+// consumer (state 1, its first delivery, leased until `lease_until_ms`). true when inserted;
+// false when meta.message_id is still in the queue.
+Result<bool> Insert(WriteTx& tx, std::string_view queue, std::string_view payload,
+                    const queue::MessageMeta& meta, int64_t visible_at_ms, int64_t published_at_ms,
+                    std::optional<int64_t> lease_until_ms) {
   RETURN_IF_ERROR(queue::ValidateQueueName(queue));
   if (queue::IsDeadLetterQueueName(queue)) {
     return InvalidArgument("cannot publish to a dead-letter queue", "queue");
@@ -47,7 +23,7 @@ Result<uint64_t> InsertLeasedQueueMessage(WriteTx& tx, std::string_view queue,
                    tx.conn().Prepare(
                        "INSERT INTO queue_messages(queue, message_id, payload, model, tokens, "
                        "priority, state, dead, deliveries, visible_at, published_at, lease_until) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 0, 1, ?7, ?7, ?8) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?9, 0, ?11, ?7, ?8, ?10) "
                        "ON CONFLICT DO NOTHING"));
   st.Bind(1, queue);
   if (meta.message_id.empty()) {
@@ -59,10 +35,32 @@ Result<uint64_t> InsertLeasedQueueMessage(WriteTx& tx, std::string_view queue,
       .Bind(4, meta.model)
       .Bind(5, meta.tokens)
       .Bind(6, int64_t{meta.priority})
-      .Bind(7, published_at_ms)
-      .Bind(8, lease_until_ms);
+      .Bind(7, visible_at_ms)
+      .Bind(8, published_at_ms)
+      .Bind(9, int64_t{lease_until_ms ? kQueueLeased : kQueueReady})
+      .Bind(10, lease_until_ms)
+      .Bind(11, int64_t{lease_until_ms ? 1 : 0});  // deliveries so far
   RETURN_IF_ERROR(st.Run());
-  if (tx.conn().Changes() == 0) {
+  return tx.conn().Changes() > 0;
+}
+
+}  // namespace
+
+Status InsertQueueMessage(WriteTx& tx, ChangeSignal& signal, std::string_view queue,
+                          std::string_view payload, const queue::MessageMeta& meta,
+                          int64_t visible_at_ms, int64_t published_at_ms) {
+  ASSIGN_OR_RETURN(bool inserted, Insert(tx, queue, payload, meta, visible_at_ms,
+                                         published_at_ms, std::nullopt));
+  if (inserted) tx.AfterCommit([&signal] { signal.Notify(); });
+  return Status::Ok();
+}
+
+Result<uint64_t> InsertLeasedQueueMessage(WriteTx& tx, std::string_view queue,
+                                          std::string_view payload, const queue::MessageMeta& meta,
+                                          int64_t lease_until_ms, int64_t published_at_ms) {
+  ASSIGN_OR_RETURN(bool inserted, Insert(tx, queue, payload, meta, published_at_ms,
+                                         published_at_ms, lease_until_ms));
+  if (!inserted) {
     return AlreadyExists(fmt::format("message '{}' is already in {}", meta.message_id, queue));
   }
   return static_cast<uint64_t>(sqlite3_last_insert_rowid(tx.conn().raw()));
