@@ -132,6 +132,19 @@ bool Worker::Cancel(std::string_view request_id) {
   return true;
 }
 
+std::shared_ptr<Worker::Task> Worker::NewTask(protocol::RequestMessage request, int attempt,
+                                              double queue_wait_seconds) {
+  auto task = std::make_shared<Task>();
+  task->lane = std::hash<std::string>{}(request.request_id);
+  task->attempt = attempt;
+  task->queue_wait_seconds = queue_wait_seconds;
+  task->taken = SteadyClock::now();
+  task->next_extend = task->taken + options_.visibility_timeout / 3;
+  task->next_poll = task->taken + options_.cancel_poll_interval;
+  task->request = std::move(request);
+  return task;
+}
+
 std::shared_ptr<store::DirectLease> Worker::TryStartInProcess(
     const protocol::RequestMessage& m) {
   if (stopping_ || m.model != options_.model) return nullptr;
@@ -143,13 +156,7 @@ std::shared_ptr<store::DirectLease> Worker::TryStartInProcess(
   };
   if (!queue_drained_) return nullptr;
   if (backend_->FreeSlots() <= 0) return decline();
-  auto task = std::make_shared<Task>();
-  task->lane = std::hash<std::string>{}(m.request_id);
-  task->attempt = 1;
-  task->taken = SteadyClock::now();
-  task->next_extend = task->taken + options_.visibility_timeout / 3;
-  task->next_poll = task->taken + options_.cancel_poll_interval;
-  task->request = m;
+  std::shared_ptr<Task> task = NewTask(protocol::RequestMessage(m), /*attempt=*/1, 0);
   task->direct = std::make_shared<store::DirectLease>();
   task->direct->lease_for = options_.visibility_timeout;
   task->record = Task::Record::kAwaited;
@@ -342,15 +349,8 @@ void Worker::HandleDelivery(queue::Delivery d) {
     Count("dropped");
     return;
   }
-  auto task = std::make_shared<Task>();
-  task->lane = std::hash<std::string>{}(m.request_id);
-  task->attempt = d.delivery_count;
-  task->queue_wait_seconds = queue_wait;
-  task->taken = SteadyClock::now();
-  task->next_extend = task->taken + options_.visibility_timeout / 3;
-  task->next_poll = task->taken + options_.cancel_poll_interval;
+  std::shared_ptr<Task> task = NewTask(std::move(m), d.delivery_count, queue_wait);
   task->delivery = std::move(d);
-  task->request = std::move(m);
   StartTask(std::move(task));
 }
 

@@ -162,6 +162,9 @@ class Worker {
   Result<bool> MarkRunningHolding(queue::Delivery& d, const std::string& request_id,
                                   bool* lease_lost);
   void HandleDeadLetter(const queue::Delivery& delivery);
+  // A task for `request`, taken now (lane, lease-extension and cancel-poll times set).
+  std::shared_ptr<Task> NewTask(protocol::RequestMessage request, int attempt,
+                                double queue_wait_seconds);
   // Registers the task (unless `registered`), watches for cancellation, publishes `started`
   // (unless the task waits for its record, see TryStartInProcess) and submits it.
   void StartTask(std::shared_ptr<Task> task, bool registered = false);

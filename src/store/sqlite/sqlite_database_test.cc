@@ -29,6 +29,12 @@ Status InsertUser(WriteTx& tx, const std::string& id) {
   return st.Bind(1, id).Run();
 }
 
+// Waits (up to 5 s, generous in tests) for a write's `done` to have set `flag`.
+bool WaitForFlag(const std::atomic<bool>& flag) {
+  for (int i = 0; i < 5000 && !flag; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  return flag.load();
+}
+
 int64_t CountUsers(SqliteDatabase& db) {
   Result<int64_t> n = db.Read([](Connection& c) -> Result<int64_t> {
     ASSIGN_OR_RETURN(Statement st, c.Prepare("SELECT COUNT(*) FROM users"));
@@ -179,8 +185,7 @@ TEST(SqliteDatabase, ADeferredWriteAloneCommitsWithinItsDelay) {
   (*db)->WriteAsync([](WriteTx& tx) { return InsertUser(tx, "alone"); },
                     [&](const Status& st) { done = st.ok(); }, SqliteDatabase::Urgency::kSoon);
   // No deadline assertion (timing belongs in benchmarks): only that it commits on its own.
-  for (int i = 0; i < 5000 && !done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  EXPECT_TRUE(done.load());
+  EXPECT_TRUE(WaitForFlag(done));
   EXPECT_EQ(CountUsers(**db), 1);
 }
 
@@ -193,8 +198,7 @@ TEST(SqliteDatabase, NudgeRunsADeferredWriteNow) {
   (*db)->WriteAsync([](WriteTx& tx) { return InsertUser(tx, "nudged"); },
                     [&](const Status& st) { done = st.ok(); }, SqliteDatabase::Urgency::kSoon);
   (*db)->Nudge();
-  for (int i = 0; i < 5000 && !done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  EXPECT_TRUE(done.load());
+  EXPECT_TRUE(WaitForFlag(done));
 }
 
 TEST(SqliteDatabase, WritesFromManyThreadsKeepEachThreadsOrder) {
