@@ -8,6 +8,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
+#include <random>
 #include <thread>
 
 #include "quota/quota_ledger.h"
@@ -283,12 +285,73 @@ TYPED_TEST_P(QuotaLedgerContractTest, ReserveReportingUsageSeesItsOwnReservation
             StatusCode::kAlreadyExists);
 }
 
+// The sliding minute against a reference model over fifteen minutes of random traffic: bursts,
+// settlements below, at and above nothing reserved, quiet gaps longer than the window. Every
+// decision and every reported total must match the model exactly.
+TYPED_TEST_P(QuotaLedgerContractTest, MinuteWindowMatchesAReferenceModel) {
+  Limits l{.requests_per_minute = 40, .tokens_per_minute = 1000};
+  std::mt19937 rng(7);
+  struct Entry {
+    int64_t sec, tokens;
+  };
+  std::map<std::string, Entry> open, settled;  // by request id
+  Time now = Utc(2024, 3, 10, 12);
+  const Time end = now + std::chrono::minutes(15);
+  auto sec_of = [](Time t) {
+    return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
+  };
+  auto live = [&](bool tokens) {
+    int64_t total = 0, cutoff = sec_of(now) - 60;
+    for (const auto* m : {&open, &settled}) {
+      for (const auto& [id, e] : *m) {
+        if (e.sec > cutoff) total += tokens ? e.tokens : 1;
+      }
+    }
+    return total;
+  };
+  int n = 0, granted = 0, refused = 0;
+  while (now < end) {
+    int step = std::uniform_int_distribution<int>(0, 99)(rng);
+    now += step < 1 ? std::chrono::seconds(70) : std::chrono::milliseconds(step * 10);
+    if (!open.empty() && std::uniform_int_distribution<int>(0, 2)(rng) == 0) {
+      auto it = open.begin();
+      std::advance(it, std::uniform_int_distribution<size_t>(0, open.size() - 1)(rng));
+      int64_t actual = std::uniform_int_distribution<int64_t>(0, it->second.tokens)(rng);
+      ASSERT_TRUE(*this->ledger().Settle(it->first, actual, now));
+      // A settlement inside the window moves the entry to what was used; outside, it is gone.
+      settled[it->first] = Entry{it->second.sec, actual};
+      open.erase(it);
+    } else {
+      std::string id = "m" + std::to_string(n++);
+      int64_t want = std::uniform_int_distribution<int64_t>(1, 150)(rng);
+      bool fits = live(true) + want <= l.tokens_per_minute &&
+                  live(false) + 1 <= l.requests_per_minute;
+      auto out = this->ledger().Reserve(Req(id, want), l, now);
+      ASSERT_TRUE(out.ok()) << out.status().ToString();
+      ASSERT_EQ(out->granted, fits) << "request " << id << " at " << sec_of(now);
+      if (fits) {
+        open[id] = Entry{sec_of(now), want};
+        ++granted;
+      } else {
+        ++refused;
+      }
+    }
+    WindowUsage t = this->UsageOf(Window::kMinuteTokens, l, now);
+    WindowUsage r = this->UsageOf(Window::kMinuteRequests, l, now);
+    ASSERT_EQ(t.used + t.reserved, live(true)) << "at " << sec_of(now);
+    ASSERT_EQ(r.used + r.reserved, live(false)) << "at " << sec_of(now);
+  }
+  EXPECT_GT(granted, 100);
+  EXPECT_GT(refused, 100);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(QuotaLedgerContractTest, RefusesPastTheDailyLimitWithTheResetTime,
                             ARefusalChargesNoWindow, RetryAfterIsTheLongestOfTheFullWindows,
                             SettleRefundsTheUnusedPartOnce, ARequestLargerThanTheLimitNeverFits,
                             DailyWindowResetsAtUtcMidnight, MonthlyWindowResetsOnTheFirst,
                             SettlingAfterMidnightChargesTheDayOfTheReservation,
-                            MinuteWindowSlides, RacingReservesNeverOverspend, RejectsBadInput,
+                            MinuteWindowSlides, MinuteWindowMatchesAReferenceModel,
+                            RacingReservesNeverOverspend, RejectsBadInput,
                             OutstandingReservationsSurviveARestart,
                             ReserveReportingUsageSeesItsOwnReservation);
 

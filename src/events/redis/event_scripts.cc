@@ -1,56 +1,67 @@
 #include "events/redis/event_scripts.h"
 
-#include <charconv>
+#include "events/redis/event_listener.h"
 
 namespace inferline::events::redis_events {
 
-std::string StreamKey(std::string_view request_id) {
+std::string LogKey(std::string_view request_id) {
+  std::string k = "eventlog:";
+  k.append(request_id);
+  return k;
+}
+
+std::string ChannelOf(std::string_view request_id) {
   std::string k = "events:";
   k.append(request_id);
   return k;
 }
 
-std::string EntryId(int64_t event_id) { return "0-" + std::to_string(event_id); }
-
-int64_t EventIdOf(std::string_view entry_id) {
-  if (!entry_id.starts_with("0-")) return -1;
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(entry_id.data() + 2, entry_id.data() + entry_id.size(), v);
-  return ec == std::errc() && p == entry_id.data() + entry_id.size() ? v : -1;
+bool ParseStored(std::string_view element, Event* out) {
+  // "<id>\n<final>\n<type>\n<data>": without the final flag it is the published form.
+  size_t a = element.find('\n');
+  if (a == std::string_view::npos || a + 2 >= element.size() || element[a + 2] != '\n') {
+    return false;
+  }
+  if (element[a + 1] != '0' && element[a + 1] != '1') return false;
+  std::string published(element.substr(0, a + 1));
+  published.append(element.substr(a + 3));
+  return ParsePublished(published, out);
 }
 
 const std::string_view kPublish = R"lua(
-local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
+local last = redis.call('LINDEX', KEYS[1], -1)
 local id = 1
-if #last > 0 then
-  local fields = last[1][2]
-  for i = 1, #fields, 2 do
-    if fields[i] == 'final' and fields[i + 1] == '1' then return 0 end
-  end
-  id = tonumber(string.sub(last[1][1], 3)) + 1
+if last then
+  local nl = string.find(last, '\n', 1, true)
+  if string.sub(last, nl + 1, nl + 1) == '1' then return 0 end
+  id = tonumber(string.sub(last, 1, nl - 1)) + 1
 end
 local sid = string.format('%d', id)
-redis.call('XADD', KEYS[1], 'MAXLEN', ARGV[4], '0-' .. sid, 'type', ARGV[1], 'final', ARGV[2],
-           'data', ARGV[3])
+local n = redis.call('RPUSH', KEYS[1], sid .. '\n' .. ARGV[2] .. '\n' .. ARGV[1] .. '\n' .. ARGV[3])
+local max = tonumber(ARGV[4])
+if n > max then redis.call('LTRIM', KEYS[1], n - max, -1) end
 if ARGV[2] == '1' then
   redis.call('EXPIRE', KEYS[1], ARGV[5])
 else
   redis.call('EXPIRE', KEYS[1], ARGV[6])
 end
-redis.call('PUBLISH', KEYS[1], sid .. '\n' .. ARGV[1] .. '\n' .. ARGV[3])
+redis.call('PUBLISH', KEYS[2], sid .. '\n' .. ARGV[1] .. '\n' .. ARGV[3])
 return id
 )lua";
 
 const std::string_view kRead = R"lua(
-local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
-if #first == 0 then return {} end
-local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)
-local final = '0'
-local fields = last[1][2]
-for i = 1, #fields, 2 do
-  if fields[i] == 'final' then final = fields[i + 1] end
-end
-return {first[1][1], last[1][1], final, redis.call('XRANGE', KEYS[1], ARGV[1], '+')}
+local first = redis.call('LINDEX', KEYS[1], 0)
+if not first then return {} end
+local last = redis.call('LINDEX', KEYS[1], -1)
+local function id_of(e) return tonumber(string.sub(e, 1, string.find(e, '\n', 1, true) - 1)) end
+local fid, lid = id_of(first), id_of(last)
+local from, to = tonumber(ARGV[1]), tonumber(ARGV[2])
+if to <= 0 or to > lid then to = lid end
+if from < fid then from = fid end
+local range = {}
+if from <= to then range = redis.call('LRANGE', KEYS[1], from - fid, to - fid) end
+local nl = string.find(last, '\n', 1, true)
+return {fid, lid, string.sub(last, nl + 1, nl + 1), range}
 )lua";
 
 }  // namespace inferline::events::redis_events

@@ -49,22 +49,22 @@ Status Annotated(const Status& st, std::string_view doing) {
   return Status(st.code(), fmt::format("event bus: {}: {}", doing, st.message()), st.param());
 }
 
-// A stream entry [id, [field, value, ...]] as an Event; id 0 if malformed.
-Event ParseEntry(const Reply& entry) {
-  Event e;
-  if (entry.elements.size() != 2) return e;
-  const std::vector<Reply>& f = entry.elements[1].elements;
-  for (size_t i = 0; i + 1 < f.size(); i += 2) {
-    if (f[i].str == "type") {
-      Result<EventType> t = ParseEventType(f[i + 1].str);
-      if (!t.ok()) return e;
-      e.type = *t;
-    } else if (f[i].str == "data") {
-      e.data = f[i + 1].str;
-    }
+// The stored elements of a read as events, skipping any malformed one.
+std::vector<Event> ParseElements(const Reply& elements) {
+  std::vector<Event> out;
+  out.reserve(elements.elements.size());
+  for (const Reply& element : elements.elements) {
+    Event e;
+    if (keys::ParseStored(element.str, &e)) out.push_back(std::move(e));
   }
-  e.id = std::max<int64_t>(0, keys::EventIdOf(entry.elements[0].str));
-  return e;
+  return out;
+}
+
+// kRead's answer: {} or {first id, last id, final, elements}; false if it is neither.
+bool WellFormedRead(const Reply& r) {
+  return r.elements.empty() ||
+         (r.elements.size() == 4 && r.elements[0].AsInteger().ok() &&
+          r.elements[1].AsInteger().ok());
 }
 
 void Invoke(Sub& s, const Event& e) {
@@ -108,15 +108,11 @@ struct RedisEventBus::State {
 
   // Events with ids in [from, to] (to = 0: up to the newest) still in the stream.
   Result<std::vector<Event>> Fetch(std::string_view rid, int64_t from, int64_t to) {
-    ASSIGN_OR_RETURN(Reply r, client->Command({"XRANGE", keys::StreamKey(rid),
-                                               keys::EntryId(from),
-                                               to > 0 ? keys::EntryId(to) : "+"}));
-    std::vector<Event> out;
-    for (const Reply& entry : r.elements) {
-      Event e = ParseEntry(entry);
-      if (e.id > 0) out.push_back(std::move(e));
-    }
-    return out;
+    ASSIGN_OR_RETURN(Reply r, client->Eval(ReadScript(), {keys::LogKey(rid)},
+                                           {std::to_string(from), std::to_string(to)}));
+    if (!WellFormedRead(r)) return Internal("event bus: the read script answered " + r.Describe());
+    if (r.elements.empty()) return std::vector<Event>{};
+    return ParseElements(r.elements[3]);
   }
 
   // Hands `events` (ascending ids) to a subscriber, skipping what it has seen. sub.mu held.
@@ -208,7 +204,7 @@ Result<int64_t> RedisEventBus::Publish(std::string_view request_id, EventType ty
                                        data.size(), o.max_event_bytes), "data");
   }
   Result<Reply> r = state_->client->Eval(
-      PublishScript(), {keys::StreamKey(request_id)},
+      PublishScript(), {keys::LogKey(request_id), keys::ChannelOf(request_id)},
       {std::string(EventTypeName(type)), IsTerminal(type) ? "1" : "0", data,
        std::to_string(std::max<size_t>(1, o.max_events_per_stream)),
        std::to_string(std::max<int64_t>(1, o.retention.count())),
@@ -235,9 +231,9 @@ Result<SubscribeResult> RedisEventBus::Subscribe(std::string_view request_id, in
   // that arrives meanwhile waits for sub->mu and is then dropped as seen, or delivered after.
   state_->Add(sub);
   std::unique_lock lock(sub->mu);
-  Result<Reply> r = state_->client->Eval(ReadScript(), {keys::StreamKey(request_id)},
-                                         {keys::EntryId(after_id + 1)});
-  if (!r.ok() || (!r->elements.empty() && r->elements.size() != 4)) {
+  Result<Reply> r = state_->client->Eval(ReadScript(), {keys::LogKey(request_id)},
+                                         {std::to_string(after_id + 1), "0"});
+  if (!r.ok() || !WellFormedRead(*r)) {
     lock.unlock();
     state_->Remove(sub);
     if (!r.ok()) return Annotated(r.status(), "replaying");
@@ -246,15 +242,10 @@ Result<SubscribeResult> RedisEventBus::Subscribe(std::string_view request_id, in
   SubscribeResult out;
   int64_t first = 1;
   if (!r->elements.empty()) {
-    first = keys::EventIdOf(r->elements[0].str);
-    out.last_id = keys::EventIdOf(r->elements[1].str);
+    first = *r->elements[0].AsInteger();
+    out.last_id = *r->elements[1].AsInteger();
     out.terminal = r->elements[2].str == "1";
-    std::vector<Event> replay;
-    for (const Reply& entry : r->elements[3].elements) {
-      Event e = ParseEntry(entry);
-      if (e.id > 0) replay.push_back(std::move(e));
-    }
-    State::DeliverAll(*sub, replay);
+    State::DeliverAll(*sub, ParseElements(r->elements[3]));
   }
   out.replay_complete = after_id >= first - 1 && after_id <= out.last_id;
   lock.unlock();
@@ -264,13 +255,15 @@ Result<SubscribeResult> RedisEventBus::Subscribe(std::string_view request_id, in
 
 Result<StreamInfo> RedisEventBus::Describe(std::string_view request_id) {
   RETURN_IF_ERROR(ValidateId(request_id));
-  Result<Reply> r = state_->client->Eval(ReadScript(), {keys::StreamKey(request_id)}, {"+"});
+  // A range past any id: only the first and last ids and the final flag come back.
+  Result<Reply> r = state_->client->Eval(ReadScript(), {keys::LogKey(request_id)},
+                                         {std::to_string(INT64_C(1) << 53), "0"});
   if (!r.ok()) return Annotated(r.status(), "describing a stream");
   StreamInfo info;
-  if (r->elements.size() != 4) return info;
+  if (r->elements.size() != 4 || !WellFormedRead(*r)) return info;
   info.exists = true;
-  info.first_id = keys::EventIdOf(r->elements[0].str);
-  info.last_id = keys::EventIdOf(r->elements[1].str);
+  info.first_id = *r->elements[0].AsInteger();
+  info.last_id = *r->elements[1].AsInteger();
   info.terminal = r->elements[2].str == "1";
   return info;
 }

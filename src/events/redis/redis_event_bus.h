@@ -1,7 +1,7 @@
 // RedisEventBus: the EventBus of the distributed deployment, shared by every gateway replica,
 // worker and collector through one Redis (key layout and scripts: event_scripts.h).
 //
-// Publish is one Lua script: the next id of the request's stream, XADD to the capped stream,
+// Publish is one Lua script: the next id of the request's stream, RPUSH to the capped list,
 // refusal after the terminal event, the stream's expiry, and PUBLISH to the request's channel.
 // Subscribe replays the stream after after_id (SSE Last-Event-ID), then delivers live events.
 // Live events reach a subscriber two ways: events published through this bus instance are

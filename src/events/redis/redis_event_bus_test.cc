@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <tuple>
 
 #include "events/event_bus_contract_test.h"
+#include "events/redis/event_scripts.h"
 #include "redis/testing/redis_server.h"
 
 namespace inferline::events {
@@ -109,8 +111,8 @@ TEST_F(RedisEventBusTest, StreamsAreCappedAndExpireAfterTheirEnd) {
   RedisEventBus bus(NewClient(), {.max_events_per_stream = 3, .retention = std::chrono::seconds(7),
                                   .idle_ttl = std::chrono::seconds(100)});
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(bus.Publish("r", EventType::kToken, "{}").ok());
-  EXPECT_EQ(*admin_->Command({"XLEN", "events:r"})->AsInteger(), 3);
-  int64_t ttl = *admin_->Command({"TTL", "events:r"})->AsInteger();
+  EXPECT_EQ(*admin_->Command({"LLEN", "eventlog:r"})->AsInteger(), 3);
+  int64_t ttl = *admin_->Command({"TTL", "eventlog:r"})->AsInteger();
   EXPECT_GT(ttl, 90);
   EXPECT_LE(ttl, 100);
   Collector all;
@@ -119,12 +121,30 @@ TEST_F(RedisEventBusTest, StreamsAreCappedAndExpireAfterTheirEnd) {
   EXPECT_FALSE(from0->replay_complete);  // 1 and 2 were trimmed
   EXPECT_EQ(all.Ids(), (std::vector<int64_t>{3, 4, 5}));
   EXPECT_EQ(bus.Describe("r")->first_id, 3);
+  // A range by id (how a subscriber fills a gap): clipped to what the list still holds.
+  redis::RedisScript read{std::string(redis_events::kRead)};
+  for (auto [from, to, want] : std::vector<std::tuple<int, int, std::vector<int64_t>>>{
+           {4, 4, {4}}, {1, 4, {3, 4}}, {4, 0, {4, 5}}, {4, 99, {4, 5}}, {6, 0, {}}, {5, 4, {}}}) {
+    auto r = admin_->Eval(read, {"eventlog:r"}, {std::to_string(from), std::to_string(to)});
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_EQ(r->elements.size(), 4u) << r->Describe();
+    EXPECT_EQ(*r->elements[0].AsInteger(), 3);
+    EXPECT_EQ(*r->elements[1].AsInteger(), 5);
+    EXPECT_EQ(r->elements[2].str, "0");
+    std::vector<int64_t> ids;
+    for (const auto& element : r->elements[3].elements) {
+      Event e;
+      ASSERT_TRUE(redis_events::ParseStored(element.str, &e)) << element.str;
+      ids.push_back(e.id);
+    }
+    EXPECT_EQ(ids, want) << from << ".." << to;
+  }
   ASSERT_TRUE(bus.Publish("r", EventType::kCompleted, "{}").ok());
-  ttl = *admin_->Command({"TTL", "events:r"})->AsInteger();
+  ttl = *admin_->Command({"TTL", "eventlog:r"})->AsInteger();
   EXPECT_GT(ttl, 0);
   EXPECT_LE(ttl, 7);
   // A stream that expired is gone: a re-run starts again at 1.
-  ASSERT_TRUE(admin_->Command({"DEL", "events:r"}).ok());
+  ASSERT_TRUE(admin_->Command({"DEL", "eventlog:r"}).ok());
   EXPECT_FALSE(bus.Describe("r")->exists);
   EXPECT_EQ(*bus.Publish("r", EventType::kQueued, "{}"), 1);
 }

@@ -36,40 +36,90 @@ end
 local d = calendar('daily', day, day_end_ms)
 local m = calendar('monthly', month, month_end_ms)
 
--- The sliding minute: drop entries that aged out, total the rest per second.
+-- The sliding minute. Besides one entry per second, the hash keeps running totals of its live
+-- entries and the span of seconds they lie in, so that a reservation reads three fields and
+-- retires only the seconds that aged out since the last one (a scan of the whole hash cost 5x
+-- the rest of this script at 60 busy seconds). The totals are rebuilt from a scan when missing.
 local mk = p .. 'minute'
-local flat = redis.call('HGETALL', mk)
-local secs, order, stale = {}, {}, {}
-local mt, mr, newest = 0, 0, nil
-for i = 1, #flat, 2 do
-  local f = flat[i]
+local cutoff = now_sec - 60  -- entries at or before it are out of the window
+local function split(f)
   local colon = string.find(f, ':', 1, true)
-  local sec = tonumber(string.sub(f, 1, colon - 1))
-  local v = tonumber(flat[i + 1])
-  if sec <= now_sec - 60 then
-    stale[#stale + 1] = f
+  if not colon then return nil end
+  return tonumber(string.sub(f, 1, colon - 1)), string.sub(f, colon + 1)
+end
+-- Every live entry, totalled per second and in order (for a refusal's Retry-After).
+local function per_second()
+  local flat = redis.call('HGETALL', mk)
+  local secs, order = {}, {}
+  for i = 1, #flat, 2 do
+    local sec, what = split(flat[i])
+    if sec and sec > cutoff then
+      local e = secs[sec]
+      if not e then
+        e = {t = 0, r = 0}
+        secs[sec] = e
+        order[#order + 1] = sec
+      end
+      local v = tonumber(flat[i + 1])
+      if string.sub(what, 1, 1) == 't' then e.t = e.t + v else e.r = e.r + v end
+    end
+  end
+  table.sort(order)
+  return secs, order
+end
+local h = redis.call('HMGET', mk, 'span:oldest', 'span:newest', 'total:tokens', 'total:requests')
+local oldest, newest = tonumber(h[1]), tonumber(h[2])
+local mt, mr = tonumber(h[3]), tonumber(h[4])
+local retired = true  -- whether the stored totals and span must be rewritten (a refusal too)
+if not (oldest and newest and mt and mr) or newest - oldest > 600 then
+  -- No totals (a new or pre-totals hash): rebuild them, dropping what aged out.
+  local flat = redis.call('HGETALL', mk)
+  local stale = {}
+  mt, mr, oldest, newest = 0, 0, nil, nil
+  for i = 1, #flat, 2 do
+    local sec, what = split(flat[i])
+    if sec and sec > cutoff then
+      local v = tonumber(flat[i + 1])
+      if string.sub(what, 1, 1) == 't' then mt = mt + v else mr = mr + v end
+      if not oldest or sec < oldest then oldest = sec end
+      if not newest or sec > newest then newest = sec end
+    elseif sec then
+      stale[#stale + 1] = flat[i]
+    end
+  end
+  if #stale > 0 then redis.call('HDEL', mk, unpack(stale)) end
+elseif newest <= cutoff then
+  -- Every entry aged out.
+  redis.call('DEL', mk)
+  mt, mr, oldest, newest = 0, 0, nil, nil
+elseif oldest <= cutoff then
+  for sec = oldest, cutoff do
+    local f = {sec .. ':tokens:reserved', sec .. ':tokens:used', sec .. ':requests:reserved',
+               sec .. ':requests:used'}
+    local v = redis.call('HMGET', mk, unpack(f))
+    if v[1] or v[2] or v[3] or v[4] then
+      mt = mt - (tonumber(v[1]) or 0) - (tonumber(v[2]) or 0)
+      mr = mr - (tonumber(v[3]) or 0) - (tonumber(v[4]) or 0)
+      redis.call('HDEL', mk, unpack(f))
+    end
+  end
+  oldest = cutoff + 1
+else
+  retired = false
+end
+local function store_totals(t, r, first, last)
+  if first then
+    redis.call('HSET', mk, 'span:oldest', s(first), 'span:newest', s(last), 'total:tokens', s(t),
+               'total:requests', s(r))
   else
-    local e = secs[sec]
-    if not e then
-      e = {t = 0, r = 0}
-      secs[sec] = e
-      order[#order + 1] = sec
-    end
-    if string.sub(f, colon + 1, colon + 1) == 't' then
-      e.t = e.t + v
-      mt = mt + v
-    else
-      e.r = e.r + v
-      mr = mr + v
-    end
-    if not newest or sec > newest then newest = sec end
+    redis.call('HDEL', mk, 'span:oldest', 'span:newest', 'total:tokens', 'total:requests')
   end
 end
-if #stale > 0 then redis.call('HDEL', mk, unpack(stale)) end
-table.sort(order)
+if retired then store_totals(mt, mr, oldest, newest) end
 
 -- Seconds until `need` more fits under `limit` as the oldest entries age out.
 local function until_fits(tokens, need, limit)
+  local secs, order = per_second()
   local remaining = tokens and mt or mr
   for _, sec in ipairs(order) do
     remaining = remaining - (tokens and secs[sec].t or secs[sec].r)
@@ -131,10 +181,12 @@ local function charge(c, tokens_limit, requests_limit)
 end
 charge(d, limits[5], limits[4])
 charge(m, limits[7], limits[6])
+-- Entries go to the newest second so far if this gateway's clock is behind it: seconds only grow.
 local sec = now_sec
 if newest and newest > sec then sec = newest end
 redis.call('HINCRBY', mk, sec .. ':tokens:reserved', s(want_t))
 redis.call('HINCRBY', mk, sec .. ':requests:reserved', s(want_r))
+store_totals(mt + want_t, mr + want_r, oldest or sec, sec)
 redis.call('PEXPIRE', mk, 120000)
 redis.call('INCR', p .. 'concurrent')
 redis.call('HSET', KEYS[1], 'user', user, 'tokens', s(want_t), 'requests', s(want_r),
@@ -173,6 +225,10 @@ if sec > now_sec - 60 and redis.call('HEXISTS', mk, sec .. ':tokens:reserved') =
   redis.call('HINCRBY', mk, sec .. ':tokens:used', s(at))
   redis.call('HINCRBY', mk, sec .. ':requests:reserved', s(-rr))
   redis.call('HINCRBY', mk, sec .. ':requests:used', s(ar))
+  if redis.call('HEXISTS', mk, 'total:tokens') == 1 then
+    redis.call('HINCRBY', mk, 'total:tokens', s(at - rt))
+    redis.call('HINCRBY', mk, 'total:requests', s(ar - rr))
+  end
 end
 
 if redis.call('DECR', p .. 'concurrent') <= 0 then redis.call('DEL', p .. 'concurrent') end

@@ -233,6 +233,38 @@ TEST_F(RedisQuotaLedgerTest, ReserveReportingUsageSurvivesAScriptFlush) {
   EXPECT_EQ(Get("user:u:quota:daily:tokens:reserved"), 30);
 }
 
+// The minute hash keeps running totals beside its per-second entries. A hash written before
+// the totals existed (or one that lost them) is totalled from its entries on the next
+// reservation; after that the totals follow every reservation, settlement and retirement.
+TEST_F(RedisQuotaLedgerTest, MinuteTotalsAreRebuiltFromEntriesAndFollowThem) {
+  RedisQuotaLedger ledger(NewClient());
+  Limits l{.tokens_per_minute = 100};
+  Time now = Utc(2024, 3, 10, 12);
+  int64_t sec = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  const std::string mk = "user:u:quota:minute";
+  ASSERT_TRUE(admin_->Command({"HSET", mk, fmt::format("{}:tokens:used", sec - 70), "500",
+                               fmt::format("{}:tokens:used", sec - 30), "60",
+                               fmt::format("{}:requests:used", sec - 30), "1",
+                               fmt::format("{}:tokens:reserved", sec - 10), "30",
+                               fmt::format("{}:requests:reserved", sec - 10), "1"}).ok());
+  EXPECT_FALSE(ledger.Reserve(Req("a", 11), l, now)->granted);  // 90 live: the old 500 aged out
+  EXPECT_TRUE(admin_->Command({"HGET", mk, fmt::format("{}:tokens:used", sec - 70)})->is_nil());
+  auto hget = [&](const char* field) { return *admin_->Command({"HGET", mk, field})->AsInteger(); };
+  EXPECT_EQ(hget("total:tokens"), 90);
+  EXPECT_EQ(hget("total:requests"), 2);
+  EXPECT_EQ(hget("span:oldest"), sec - 30);
+  ASSERT_TRUE(ledger.Reserve(Req("b", 10), l, now)->granted);
+  EXPECT_EQ(hget("total:tokens"), 100);
+  ASSERT_TRUE(*ledger.Settle("b", 4, now + std::chrono::seconds(1)));
+  EXPECT_EQ(hget("total:tokens"), 94);
+  // 30 s on, the entries of sec - 30 retire: 60 tokens and a request leave the totals.
+  ASSERT_TRUE(ledger.Reserve(Req("c", 66), l, now + std::chrono::seconds(30))->granted);
+  EXPECT_EQ(hget("total:tokens"), 100);
+  EXPECT_EQ(hget("total:requests"), 3);
+  EXPECT_EQ(hget("span:oldest"), sec - 29);
+  EXPECT_EQ(hget("span:newest"), sec + 30);
+}
+
 TEST_F(RedisQuotaLedgerTest, LargeAmountsStayExact) {
   RedisQuotaLedger ledger(NewClient());
   int64_t big = 4'000'000'000'000'000;  // past Lua's %.14g, below 2^53
