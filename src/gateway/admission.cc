@@ -162,15 +162,13 @@ AdmitOutcome Admission::Admit(const Principal& principal, GenerationRequest requ
   return Finish(std::move(*start.pending), created);
 }
 
-AdmitStart Admission::Begin(const Principal& principal, const GenerationRequest& request,
-                            events::EventCallback on_event) {
+std::optional<AdmitStart> Admission::Check(const GenerationRequest& request, Admitted* a) const {
   AdmitStart start;
-  AdmitOutcome& out = start.outcome;
   auto fail = [&](Status st, std::string result, std::string code = {}) {
-    out.failure.status = std::move(st);
-    out.failure.result = std::move(result);
-    out.failure.code = std::move(code);
-    return std::move(start);
+    start.outcome.failure.status = std::move(st);
+    start.outcome.failure.result = std::move(result);
+    start.outcome.failure.code = std::move(code);
+    return std::optional<AdmitStart>(std::move(start));
   };
 
   const ServedModel* model = models_.Find(request.model);
@@ -188,30 +186,31 @@ AdmitStart Admission::Begin(const Principal& principal, const GenerationRequest&
   }
 
   if (queue_full_ && queue_full_(model->name)) {
-    out.failure.retry_after_seconds = 5;
+    start.outcome.failure.retry_after_seconds = 5;
     return fail(Unavailable(fmt::format("The queue for model `{}` is full; please retry later.",
                                         model->name)),
                 "queue_full", "queue_full");
   }
 
-  Admitted a;
-  a.request_id = NewGenerationRequestId();
-  a.model = model;
-  a.prompt = std::move(*prepared);
-  a.prompt_tokens = static_cast<int64_t>(a.prompt.ids.size());
-  a.reserved_tokens = a.prompt_tokens + a.prompt.max_tokens;
-  a.created_at = store::Clock::now();
-  const store::Time now = a.created_at;
+  a->request_id = NewGenerationRequestId();
+  a->model = model;
+  a->prompt = std::move(*prepared);
+  a->prompt_tokens = static_cast<int64_t>(a->prompt.ids.size());
+  a->reserved_tokens = a->prompt_tokens + a->prompt.max_tokens;
+  a->created_at = store::Clock::now();
+  return std::nullopt;
+}
 
-  quota::ReserveRequest rr{principal.user_id, a.request_id, a.reserved_tokens, 1};
+bool Admission::Reserved(Result<quota::QuotaLedger::ReserveReport> reported, Admitted& a,
+                         AdmitStart& start) {
+  AdmitOutcome& out = start.outcome;
   // The usage after the reservation comes back with it (one round trip for Redis): the
   // x-ratelimit-* headers and a refusal's details need it.
   std::optional<std::vector<quota::WindowUsage>> usage_after;
   Result<quota::ReserveOutcome> reserved = [&]() -> Result<quota::ReserveOutcome> {
-    ASSIGN_OR_RETURN(quota::QuotaLedger::ReserveReport report,
-                     ledger_.ReserveReportingUsage(rr, principal.limits, now));
-    usage_after = std::move(report.usage);
-    return std::move(report.outcome);
+    if (!reported.ok()) return reported.status();
+    usage_after = std::move(reported->usage);
+    return std::move(reported->outcome);
   }();
   if (!reserved.ok() && reserved.status().code() == StatusCode::kUnavailable &&
       options_.quota_fail_open) {
@@ -225,27 +224,25 @@ AdmitStart Admission::Begin(const Principal& principal, const GenerationRequest&
     // The detail (which server, why) goes to the log, not to the client.
     log::ErrorFor(a.request_id, "quota ledger: {}", reserved.status().ToString());
     out.failure.retry_after_seconds = 2;
-    return fail(reserved.status().code() == StatusCode::kUnavailable
-                    ? Unavailable("The quota service is temporarily unavailable; please retry.")
-                    : Internal("The quota could not be checked; please retry."),
-                "error", "quota_unavailable");
+    out.failure.status = reserved.status().code() == StatusCode::kUnavailable
+                             ? Unavailable("The quota service is temporarily unavailable; please retry.")
+                             : Internal("The quota could not be checked; please retry.");
+    out.failure.result = "error";
+    out.failure.code = "quota_unavailable";
+    return false;
   }
   if (!reserved->granted) {
     out.failure = QuotaRefusal(*reserved->exceeded, std::move(usage_after));
-    return start;
+    return false;
   }
+  if (usage_after) a.usage = std::move(*usage_after);
+  return true;
+}
 
-  // From here on, every failure refunds the reservation.
-  if (on_event) {
-    Result<events::SubscribeResult> sub = bus_.Subscribe(a.request_id, 0, std::move(on_event));
-    if (!sub.ok()) {
-      Refund(a.request_id);
-      return fail(Unavailable("cannot subscribe to the request's events: " +
-                              sub.status().message()),
-                  "error");
-    }
-    a.subscription = std::move(sub->subscription);
-  }
+PendingAdmission Admission::Pending(const Principal& principal, const GenerationRequest& request,
+                                    Admitted a) const {
+  const store::Time now = a.created_at;
+  const ServedModel* model = a.model;
   const int64_t deadline_s = request.timeout_seconds
                                  ? static_cast<int64_t>(*request.timeout_seconds * 1000)
                                  : options_.default_timeout.count() * 1000;
@@ -290,25 +287,83 @@ AdmitStart Admission::Begin(const Principal& principal, const GenerationRequest&
   outbox.meta.model = model->name;
   outbox.meta.tokens = a.reserved_tokens;
   outbox.meta.priority = request.priority;
+  return PendingAdmission{std::move(a), std::move(rec), std::move(outbox), std::move(msg)};
+}
 
+std::string Admission::QueuedEvent(const Admitted& a) {
   json::object queued{{"request_id", a.request_id},
                       {"status", "queued"},
-                      {"model", model->name},
+                      {"model", a.model->name},
                       {"prompt_tokens", a.prompt_tokens},
                       {"max_tokens", a.prompt.max_tokens},
                       {"reserved_tokens", a.reserved_tokens},
-                      {"created", UnixSeconds(now)}};
-  Result<int64_t> published =
-      bus_.Publish(a.request_id, events::EventType::kQueued, json::serialize(queued));
+                      {"created", UnixSeconds(a.created_at)}};
+  return json::serialize(queued);
+}
+
+AdmitStart Admission::Begin(const Principal& principal, const GenerationRequest& request,
+                            events::EventCallback on_event) {
+  Admitted a;
+  if (std::optional<AdmitStart> refused = Check(request, &a)) return std::move(*refused);
+  AdmitStart start;
+  quota::ReserveRequest rr{principal.user_id, a.request_id, a.reserved_tokens, 1};
+  if (!Reserved(ledger_.ReserveReportingUsage(rr, principal.limits, a.created_at), a, start)) {
+    return start;
+  }
+  // From here on, every failure refunds the reservation.
+  if (on_event) {
+    Result<events::SubscribeResult> sub = bus_.Subscribe(a.request_id, 0, std::move(on_event));
+    if (!sub.ok()) {
+      Refund(a.request_id);
+      start.outcome.failure.status =
+          Unavailable("cannot subscribe to the request's events: " + sub.status().message());
+      start.outcome.failure.result = "error";
+      return start;
+    }
+    a.subscription = std::move(sub->subscription);
+  }
+  PendingAdmission pending = Pending(principal, request, std::move(a));
+  Result<int64_t> published = bus_.Publish(pending.admitted.request_id, events::EventType::kQueued,
+                                           QueuedEvent(pending.admitted));
   if (!published.ok()) {
-    log::WarnFor(a.request_id, "publishing the queued event failed: {}",
+    log::WarnFor(pending.admitted.request_id, "publishing the queued event failed: {}",
                  published.status().message());
   }
-
-  if (usage_after) a.usage = std::move(*usage_after);
-  start.pending =
-      PendingAdmission{std::move(a), std::move(rec), std::move(outbox), std::move(msg)};
+  start.pending = std::move(pending);
   return start;
+}
+
+void Admission::BeginAsync(const Principal& principal, const GenerationRequest& request,
+                           std::function<void(AdmitStart)> done) {
+  auto a = std::make_shared<Admitted>();
+  if (std::optional<AdmitStart> refused = Check(request, a.get())) {
+    done(std::move(*refused));
+    return;
+  }
+  quota::ReserveRequest rr{principal.user_id, a->request_id, a->reserved_tokens, 1};
+  ledger_.ReserveReportingUsageAsync(
+      rr, principal.limits, a->created_at,
+      [this, &principal, &request, a, done](Result<quota::QuotaLedger::ReserveReport> r) {
+        AdmitStart start;
+        if (!Reserved(std::move(r), *a, start)) {
+          done(std::move(start));
+          return;
+        }
+        auto pending =
+            std::make_shared<PendingAdmission>(Pending(principal, request, std::move(*a)));
+        const std::string id = pending->admitted.request_id;
+        bus_.PublishAsync(id, events::EventType::kQueued, QueuedEvent(pending->admitted),
+                          [pending, done](Result<int64_t> published) {
+                            if (!published.ok()) {
+                              log::WarnFor(pending->admitted.request_id,
+                                           "publishing the queued event failed: {}",
+                                           published.status().message());
+                            }
+                            AdmitStart start;
+                            start.pending = std::move(*pending);
+                            done(std::move(start));
+                          });
+      });
 }
 
 AdmitOutcome Admission::Finish(PendingAdmission pending, const Status& created) {

@@ -108,6 +108,19 @@ class Admission {
   AdmitStart Begin(const Principal& principal, const GenerationRequest& request,
                    events::EventCallback on_event = {});
   AdmitOutcome Finish(PendingAdmission pending, const Status& created);
+  // Begin without blocking, for event loops: the reservation and the `queued` event go through
+  // the ledger's and the bus's asynchronous forms, and `done` gets what Begin would return, on
+  // one of their threads (or on the caller's, before this returns, for a refusal decided
+  // here). Takes no event callback: subscribing blocks. `principal` and `request` must stay
+  // alive until `done` has run. Finish may block (a failed write refunds): run it where
+  // blocking is allowed unless NonBlocking().
+  void BeginAsync(const Principal& principal, const GenerationRequest& request,
+                  std::function<void(AdmitStart)> done);
+  // True when BeginAsync spares its caller every wait and the store records without blocking.
+  bool Asynchronous() const {
+    return ledger_.ReservesWithoutBlocking() && bus_.PublishesWithoutBlocking() &&
+           store_.CreatesWithoutBlocking();
+  }
   // True when Begin and Finish never block and the store records without blocking
   // (AdmissionOptions::in_process_seams): they may then run on an HTTP I/O thread.
   bool NonBlocking() const {
@@ -133,6 +146,15 @@ class Admission {
   static AdmitFailure QuotaRefusal(const quota::Exceeded& exceeded,
                                    std::optional<std::vector<quota::WindowUsage>> usage);
   void Refund(const std::string& request_id);
+  // Begin's steps. Check: the model, the prompt and the queue (a refusal, or `a` filled in up to
+  // the reservation). Reserved: the ledger's answer (false: `start` holds the refusal).
+  // Pending: the record, the queue message and its outbox row. QueuedEvent: the event's data.
+  std::optional<AdmitStart> Check(const GenerationRequest& request, Admitted* a) const;
+  bool Reserved(Result<quota::QuotaLedger::ReserveReport> reported, Admitted& a,
+                AdmitStart& start);
+  PendingAdmission Pending(const Principal& principal, const GenerationRequest& request,
+                           Admitted a) const;
+  static std::string QueuedEvent(const Admitted& a);
 
   store::Store& store_;
   quota::QuotaLedger& ledger_;

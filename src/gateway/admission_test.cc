@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <thread>
 #include <mutex>
 
 #include "gateway/admission.h"
@@ -229,6 +230,81 @@ TEST_F(AdmissionTest, BeginThenAFailedWriteRefundsAndClosesTheStream) {
   ASSERT_TRUE(out.admitted);
   EXPECT_TRUE(p_.store->GetRequest(out.admitted->request_id).ok());
   EXPECT_EQ(p_.ledger->ListReservations()->size(), 1u);
+}
+
+// A ledger answering on another thread, as the Redis ledger's pipeline does.
+class ThreadedLedger final : public quota::QuotaLedger {
+ public:
+  explicit ThreadedLedger(quota::QuotaLedger& inner) : inner_(inner) {}
+  ~ThreadedLedger() override {
+    for (auto& t : threads_) t.join();
+  }
+  Result<quota::ReserveOutcome> Reserve(const quota::ReserveRequest& r, const quota::Limits& l,
+                                        quota::Time now) override {
+    return inner_.Reserve(r, l, now);
+  }
+  Result<bool> Settle(std::string_view id, int64_t t, quota::Time now,
+                      std::optional<int64_t> r) override {
+    return inner_.Settle(id, t, now, r);
+  }
+  Result<std::vector<quota::WindowUsage>> Usage(std::string_view u, const quota::Limits& l,
+                                                quota::Time now) override {
+    return inner_.Usage(u, l, now);
+  }
+  Result<std::vector<quota::ReservationInfo>> ListReservations() override {
+    return inner_.ListReservations();
+  }
+  void ReserveReportingUsageAsync(const quota::ReserveRequest& r, const quota::Limits& l,
+                                  quota::Time now, ReserveDone done) override {
+    threads_.emplace_back([this, r, l, now, done = std::move(done)] {
+      done(inner_.ReserveReportingUsage(r, l, now));
+    });
+  }
+  bool ReservesWithoutBlocking() const override { return true; }
+
+ private:
+  quota::QuotaLedger& inner_;
+  std::vector<std::thread> threads_;
+};
+
+// BeginAsync: the reservation answered on another thread, then the same outcome as Begin: a
+// pending admission whose record and message match the request, `queued` published once; or
+// the quota refusal, with nothing kept.
+TEST_F(AdmissionTest, BeginAsyncReservesOnTheLedgersThreadWithBeginsOutcome) {
+  ThreadedLedger ledger(*p_.ledger);
+  Admission async(*p_.store, ledger, *p_.bus, p_.models, {.default_max_tokens = 8});
+  EXPECT_FALSE(async.Asynchronous());  // the embedded bus publishes in place
+  quota::Limits limits;
+  limits.tokens_per_day = 20;
+  Principal u = User("grace", limits);
+  auto begin = [&](const GenerationRequest& r) {
+    std::promise<AdmitStart> done;
+    async.BeginAsync(u, r, [&](AdmitStart s) { done.set_value(std::move(s)); });
+    return done.get_future().get();
+  };
+  GenerationRequest r = Completion("And God said", 10);
+  AdmitStart first = begin(r);
+  ASSERT_TRUE(first.pending) << first.outcome.failure.status.ToString();
+  const PendingAdmission& p = *first.pending;
+  EXPECT_EQ(p.record.id, p.admitted.request_id);
+  EXPECT_EQ(p.record.user_id, "grace");
+  EXPECT_EQ(p.record.reserved_tokens, p.admitted.prompt_tokens + 10);
+  EXPECT_EQ(p.message.prompt_ids.size(), static_cast<size_t>(p.admitted.prompt_tokens));
+  EXPECT_FALSE(p.admitted.usage.empty());
+  auto described = p_.bus->Describe(p.admitted.request_id);
+  ASSERT_TRUE(described.ok());
+  EXPECT_EQ(described->last_id, 1);  // `queued`, once
+  EXPECT_EQ(p_.ledger->ListReservations()->size(), 1u);
+
+  AdmitStart second = begin(r);  // 2 x (prompt + 10) > 20
+  ASSERT_FALSE(second.pending);
+  EXPECT_EQ(second.outcome.failure.status.code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(second.outcome.failure.status.param(), "tokens_per_day");
+  EXPECT_EQ(p_.ledger->ListReservations()->size(), 1u);
+
+  GenerationRequest unknown = r;
+  unknown.model = "nope";
+  EXPECT_EQ(begin(unknown).outcome.failure.code, "model_not_found");  // decided in place
 }
 
 // A ledger whose backend is down (Redis unreachable in the distributed deployment).

@@ -33,36 +33,55 @@ asio::awaitable<AdmitOutcome> Gateway::Admit(Ctx& ctx, const Principal& p,
   // Tokenizing 16 KiB of English takes 1-2 ms here: a body up to 4 KiB holds the I/O thread
   // (and its other connections) for well under a millisecond. Larger prompts go to the pool.
   constexpr size_t kInlineBodyBytes = 4 * 1024;
-  if (!admission_.NonBlocking() || ctx.body().size() > kInlineBodyBytes) {
+  const bool small = ctx.body().size() <= kInlineBodyBytes;
+  const bool inline_seams = admission_.NonBlocking();
+  // Distributed seams with asynchronous forms (Redis, PostgreSQL): admission waits on no thread;
+  // this coroutine resumes when the reservation and the `queued` event are done.
+  const bool async_seams = !inline_seams && !on_event && admission_.Asynchronous();
+  if (!small || (!inline_seams && !async_seams)) {
     co_return co_await RunBlocking(
         pool_, [&] { return admission_.Admit(p, req, std::move(on_event)); });
   }
-  AdmitStart start = admission_.Begin(p, req, std::move(on_event));
+  // Seams call back on their own threads (or at once); the coroutine resumes on its own
+  // executor, always through a post: resuming inside an initiation would let the next step run
+  // before it returns.
+  auto resume_on = [](auto handler) {
+    auto shared = std::make_shared<decltype(handler)>(std::move(handler));
+    return [shared](auto value) {
+      auto ex = asio::get_associated_executor(*shared);
+      asio::post(ex, [shared, value = std::move(value)]() mutable {
+        std::move (*shared)(std::move(value));
+      });
+    };
+  };
+  AdmitStart start;
+  if (async_seams) {
+    start = co_await asio::async_initiate<decltype(asio::use_awaitable), void(AdmitStart)>(
+        [&](auto handler) { admission_.BeginAsync(p, req, resume_on(std::move(handler))); },
+        asio::use_awaitable);
+  } else {
+    start = admission_.Begin(p, req, std::move(on_event));
+  }
   if (!start.pending) co_return std::move(start.outcome);
   PendingAdmission& pending = *start.pending;
   // A free worker in this process starts generating now, while the record is written; its
   // message is then written already leased to it (and it publishes nothing before the record
   // exists, see Worker::TryStartInProcess).
   if (deps_.start_in_process) pending.outbox.direct = deps_.start_in_process(pending.message);
-  // The store calls back on its writer thread (or at once, on a write it refuses); the
-  // coroutine resumes on its own executor, always through a post: resuming inside this
-  // initiation would let Finish run before it returns.
   Status created = co_await asio::async_initiate<decltype(asio::use_awaitable), void(Status)>(
       [&](auto handler) {
         const bool direct = pending.outbox.direct != nullptr;
         const std::string id = pending.record.id;
-        // std::function wants a copyable target; the handler is move-only.
-        auto shared = std::make_shared<decltype(handler)>(std::move(handler));
-        admission_.store().CreateRequestAsync(
-            pending.record, pending.outbox, [shared](Status st) {
-              auto ex = asio::get_associated_executor(*shared);
-              asio::post(ex, [shared, st = std::move(st)]() mutable {
-                std::move (*shared)(std::move(st));
-              });
-            });
+        admission_.store().CreateRequestAsync(pending.record, pending.outbox,
+                                              resume_on(std::move(handler)));
         if (direct) deps_.in_process_submitted(id);
       },
       asio::use_awaitable);
+  if (!created.ok() && !inline_seams) {
+    // Finish refunds and closes the event stream through blocking calls.
+    co_return co_await RunBlocking(
+        pool_, [&] { return admission_.Finish(std::move(pending), created); });
+  }
   co_return admission_.Finish(std::move(pending), created);
 }
 

@@ -22,6 +22,7 @@
 // network): never call them on an HTTP I/O thread.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -68,6 +69,17 @@ class QuotaLedger {
     if (usage.ok()) report.usage = std::move(*usage);
     return report;
   }
+
+  // ReserveReportingUsage without blocking the caller, for event loops: `done` gets its result,
+  // on a thread of the ledger's choosing (or the caller's, before this returns), and must not
+  // block. ReservesWithoutBlocking() says whether the caller's thread is spared the wait; the
+  // default runs ReserveReportingUsage and calls `done` at once.
+  using ReserveDone = std::function<void(Result<ReserveReport>)>;
+  virtual void ReserveReportingUsageAsync(const ReserveRequest& request, const Limits& limits,
+                                          Time now, ReserveDone done) {
+    done(ReserveReportingUsage(request, limits, now));
+  }
+  virtual bool ReservesWithoutBlocking() const { return false; }
 
   // Outstanding reservations, for recovery after a restart.
   [[nodiscard]] virtual Result<std::vector<ReservationInfo>> ListReservations() = 0;

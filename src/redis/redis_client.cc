@@ -153,34 +153,170 @@ Result<Reply> RedisClient::Eval(const RedisScript& script, const std::vector<std
 Result<std::vector<Reply>> RedisClient::EvalThen(
     const RedisScript& script, const std::vector<std::string>& keys,
     const std::vector<std::string>& args, const std::vector<std::vector<std::string>>& then) {
-  return WithConnection([&](RedisConnection& c) -> Result<std::vector<Reply>> {
-    std::vector<Reply> out;
-    out.reserve(then.size() + 1);
-    const std::string sha = script.sha();
-    if (!sha.empty()) {
-      RETURN_IF_ERROR(c.Append(EvalShaCommand(sha, keys, args)));
-      for (const auto& t : then) RETURN_IF_ERROR(c.Append(t));
-      for (size_t i = 0; i <= then.size(); ++i) {
-        ASSIGN_OR_RETURN(Reply r, c.GetReply());
-        out.push_back(std::move(r));
-      }
-      if (!(out[0].is_error() && out[0].str.starts_with("NOSCRIPT"))) {
-        if (out[0].is_error()) return ErrorReply(out[0], "a Lua script");
-        return out;
-      }
-      // The server forgot the script (restarted): the script did not run and the commands
-      // behind it read the state before it. Run both again, the slow way.
-      out.clear();
-    }
-    ASSIGN_OR_RETURN(Reply r, EvalOn(c, script, keys, args));
-    out.push_back(std::move(r));
+  return WithConnection(
+      [&](RedisConnection& c) { return EvalThenOn(c, script, keys, args, then); });
+}
+
+Result<std::vector<Reply>> RedisClient::EvalThenOn(
+    RedisConnection& c, const RedisScript& script, const std::vector<std::string>& keys,
+    const std::vector<std::string>& args, const std::vector<std::vector<std::string>>& then) {
+  std::vector<Reply> out;
+  out.reserve(then.size() + 1);
+  const std::string sha = script.sha();
+  if (!sha.empty()) {
+    RETURN_IF_ERROR(c.Append(EvalShaCommand(sha, keys, args)));
     for (const auto& t : then) RETURN_IF_ERROR(c.Append(t));
-    for (size_t i = 0; i < then.size(); ++i) {
-      ASSIGN_OR_RETURN(Reply reply, c.GetReply());
-      out.push_back(std::move(reply));
+    for (size_t i = 0; i <= then.size(); ++i) {
+      ASSIGN_OR_RETURN(Reply r, c.GetReply());
+      out.push_back(std::move(r));
     }
-    return out;
-  });
+    if (!(out[0].is_error() && out[0].str.starts_with("NOSCRIPT"))) {
+      if (out[0].is_error()) return ErrorReply(out[0], "a Lua script");
+      return out;
+    }
+    // The server forgot the script (restarted): the script did not run and the commands
+    // behind it read the state before it. Run both again, the slow way.
+    out.clear();
+  }
+  ASSIGN_OR_RETURN(Reply r, EvalOn(c, script, keys, args));
+  out.push_back(std::move(r));
+  for (const auto& t : then) RETURN_IF_ERROR(c.Append(t));
+  for (size_t i = 0; i < then.size(); ++i) {
+    ASSIGN_OR_RETURN(Reply reply, c.GetReply());
+    out.push_back(std::move(reply));
+  }
+  return out;
+}
+
+RedisClient::~RedisClient() {
+  std::thread pipeline;
+  {
+    std::lock_guard lock(async_->mu);
+    async_->stopping = true;
+    pipeline.swap(pipeline_);
+    if (pipeline.joinable() && pipeline.get_id() == std::this_thread::get_id()) {
+      async_->client_gone = true;  // a callback let go of the last owner: the loop ends alone
+      pipeline.detach();
+    }
+  }
+  async_->cv.notify_all();
+  if (pipeline.joinable()) pipeline.join();
+}
+
+void RedisClient::EvalThenAsync(const RedisScript& script, std::vector<std::string> keys,
+                                std::vector<std::string> args,
+                                std::vector<std::vector<std::string>> then, EvalDone done) {
+  {
+    std::lock_guard lock(async_->mu);
+    if (!async_->stopping) {
+      async_->queued.push_back(
+          AsyncCall{&script, std::move(keys), std::move(args), std::move(then), std::move(done)});
+      if (!pipeline_.joinable()) {
+        pipeline_ = std::thread([this, q = async_] { PipelineLoop(q); });
+      }
+      if (async_->queued.size() == 1) async_->cv.notify_one();
+      return;
+    }
+  }
+  done(Unavailable("the Redis client is shutting down"));
+}
+
+void RedisClient::PipelineLoop(const std::shared_ptr<AsyncQueue>& q) {
+  std::unique_lock lock(q->mu);
+  for (;;) {
+    q->cv.wait(lock, [&] { return q->stopping || !q->queued.empty(); });
+    if (q->queued.empty()) return;  // stopping, and everything queued has been answered
+    std::vector<AsyncCall> batch;
+    batch.swap(q->queued);
+    const bool gone = q->client_gone;
+    lock.unlock();
+    std::vector<Result<std::vector<Reply>>> results =
+        gone ? std::vector<Result<std::vector<Reply>>>(
+                   batch.size(), Unavailable("the Redis client is shutting down"))
+             : RunBatch(batch);
+    // From here on `this` may be destroyed by a callback (see ~RedisClient): only q is used.
+    for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
+    batch.clear();  // the callbacks' captures go before the lock is taken again
+    lock.lock();
+  }
+}
+
+std::vector<Result<std::vector<Reply>>> RedisClient::RunBatch(std::vector<AsyncCall>& batch) {
+  std::vector<Result<std::vector<Reply>>> results(
+      batch.size(), Result<std::vector<Reply>>(Unavailable("not sent")));
+  std::vector<bool> answered(batch.size(), false);
+  for (int attempt = 0;; ++attempt) {
+    Result<Lease> lease = Acquire();
+    if (!lease.ok()) {
+      for (size_t i = 0; i < batch.size(); ++i) {
+        if (!answered[i]) results[i] = lease.status();
+      }
+      return results;
+    }
+    RedisConnection& c = *lease->conn;
+    bool any_reply = false;  // once a reply came, the server ran what was sent: no resend
+    Status failed = [&]() -> Status {
+      // Calls whose script is not loaded yet run alone first (SCRIPT LOAD); the rest go out
+      // together, every command before any reply is read.
+      std::vector<size_t> piped;
+      for (size_t i = 0; i < batch.size(); ++i) {
+        if (answered[i]) continue;
+        if (batch[i].script->sha().empty()) {
+          any_reply = true;  // it may have run, whatever happens next
+          results[i] = EvalThenOn(c, *batch[i].script, batch[i].keys, batch[i].args, batch[i].then);
+          if (c.broken()) return results[i].status();
+          answered[i] = true;
+        } else {
+          piped.push_back(i);
+        }
+      }
+      for (size_t i : piped) {
+        const AsyncCall& call = batch[i];
+        RETURN_IF_ERROR(c.Append(EvalShaCommand(call.script->sha(), call.keys, call.args)));
+        for (const auto& t : call.then) RETURN_IF_ERROR(c.Append(t));
+      }
+      std::vector<size_t> forgotten;  // NOSCRIPT: the server lost the script (restarted)
+      for (size_t i : piped) {
+        std::vector<Reply> out;
+        out.reserve(batch[i].then.size() + 1);
+        for (size_t k = 0; k <= batch[i].then.size(); ++k) {
+          ASSIGN_OR_RETURN(Reply r, c.GetReply());
+          any_reply = true;
+          out.push_back(std::move(r));
+        }
+        answered[i] = true;
+        if (out[0].is_error() && out[0].str.starts_with("NOSCRIPT")) {
+          forgotten.push_back(i);
+        } else if (out[0].is_error()) {
+          results[i] = ErrorReply(out[0], "a Lua script");
+        } else {
+          results[i] = std::move(out);
+        }
+      }
+      for (size_t i : forgotten) {
+        // As in EvalThen: the script did not run, nor did anything behind it read its effects.
+        results[i] = EvalThenOn(c, *batch[i].script, batch[i].keys, batch[i].args, batch[i].then);
+        if (c.broken()) return results[i].status();
+      }
+      return Status::Ok();
+    }();
+    const bool dead = c.broken();
+    const bool reused = lease->reused;
+    Release(std::move(lease->conn));
+    if (failed.ok()) return results;
+    if (dead && reused && attempt == 0 && !any_reply) {
+      // The server closed a pooled connection (e.g. it restarted) before running anything.
+      std::vector<std::unique_ptr<RedisConnection>> stale;
+      std::lock_guard lock(mu_);
+      open_ -= idle_.size();
+      stale.swap(idle_);
+      continue;
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (!answered[i]) results[i] = failed;
+    }
+    return results;
+  }
 }
 
 Status RedisClient::Ping() {

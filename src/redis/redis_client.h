@@ -11,15 +11,23 @@
 // A Redis error reply becomes Internal with Redis's message, except where a method says
 // otherwise.
 //
-// Thread-safety: every method may be called from any thread; calls block (network). mu_ guards
-// the pool (idle_, open_, down_until_, last_connect_error_).
+// EvalThenAsync is the non-blocking form, for callers on event loops: calls are queued for the
+// client's pipeline thread, which sends everything queued while the previous batch was in flight
+// as the next batch, in one write on one pooled connection, then reads the replies in order. N
+// concurrent calls cost one round trip and one thread wake-up instead of N.
+//
+// Thread-safety: every method may be called from any thread; calls block (network), except
+// EvalThenAsync. mu_ guards the pool (idle_, open_, down_until_, last_connect_error_); async_->mu
+// guards the pipeline's queue and pipeline_.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/status.h"
@@ -57,6 +65,9 @@ class RedisClient {
                                                                  RedisClientOptions options = {});
   RedisClient(RedisEndpoint endpoint, RedisClientOptions options)
       : endpoint_(std::move(endpoint)), options_(options) {}
+  ~RedisClient();  // completes the queued async calls, then stops the pipeline thread
+  RedisClient(const RedisClient&) = delete;
+  RedisClient& operator=(const RedisClient&) = delete;
 
   // One command; an error reply becomes Internal.
   [[nodiscard]] Result<Reply> Command(const std::vector<std::string>& args);
@@ -72,6 +83,12 @@ class RedisClient {
   [[nodiscard]] Result<std::vector<Reply>> EvalThen(
       const RedisScript& script, const std::vector<std::string>& keys,
       const std::vector<std::string>& args, const std::vector<std::vector<std::string>>& then);
+  // EvalThen without waiting: `done` gets what EvalThen would return, on the pipeline thread
+  // (started on first use), and must not block. The script must outlive the call.
+  using EvalDone = std::function<void(Result<std::vector<Reply>>)>;
+  void EvalThenAsync(const RedisScript& script, std::vector<std::string> keys,
+                     std::vector<std::string> args, std::vector<std::vector<std::string>> then,
+                     EvalDone done);
   [[nodiscard]] Status Ping();
 
   // A connection outside the pool, for long-lived use (a pub/sub subscriber).
@@ -93,6 +110,30 @@ class RedisClient {
   auto WithConnection(Fn&& fn) -> decltype(fn(std::declval<RedisConnection&>()));
   Result<Reply> EvalOn(RedisConnection& c, const RedisScript& script,
                        const std::vector<std::string>& keys, const std::vector<std::string>& args);
+  Result<std::vector<Reply>> EvalThenOn(RedisConnection& c, const RedisScript& script,
+                                        const std::vector<std::string>& keys,
+                                        const std::vector<std::string>& args,
+                                        const std::vector<std::vector<std::string>>& then);
+
+  struct AsyncCall {
+    const RedisScript* script;
+    std::vector<std::string> keys;
+    std::vector<std::string> args;
+    std::vector<std::vector<std::string>> then;
+    EvalDone done;
+  };
+  // The pipeline's queue, shared with its thread: a client destroyed by a callback running on
+  // that thread (its last owner let go) leaves the thread a queue to finish with.
+  struct AsyncQueue {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<AsyncCall> queued;
+    bool stopping = false;
+    bool client_gone = false;  // destroyed from the pipeline thread: answer, never send
+  };
+  void PipelineLoop(const std::shared_ptr<AsyncQueue>& q);
+  // Runs one batch; returns the outcome of each call.
+  std::vector<Result<std::vector<Reply>>> RunBatch(std::vector<AsyncCall>& batch);
 
   const RedisEndpoint endpoint_;
   const RedisClientOptions options_;
@@ -102,6 +143,9 @@ class RedisClient {
   size_t open_ = 0;  // idle + leased + being opened
   std::chrono::steady_clock::time_point down_until_{};
   Status last_connect_error_;
+
+  const std::shared_ptr<AsyncQueue> async_ = std::make_shared<AsyncQueue>();
+  std::thread pipeline_;  // started by the first EvalThenAsync, under async_->mu
 };
 
 }  // namespace inferline::redis

@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "redis/testing/redis_server.h"
@@ -119,6 +122,96 @@ TEST_F(RedisClientTest, ThePoolIsBoundedAndSharedByManyThreads) {
   size_t lines = 0;
   for (char ch : clients->str) lines += ch == '\n';
   EXPECT_LE(lines, 4u);  // pool_size
+}
+
+// Collects the outcomes of async calls and waits for a number of them.
+class Outcomes {
+ public:
+  RedisClient::EvalDone Slot(size_t i) {
+    return [this, i](Result<std::vector<Reply>> r) {
+      std::lock_guard lock(mu_);
+      got_.emplace(i, std::move(r));
+      cv_.notify_all();
+    };
+  }
+  void Wait(size_t n) {
+    std::unique_lock lock(mu_);
+    ASSERT_TRUE(cv_.wait_for(lock, std::chrono::seconds(10), [&] { return got_.size() >= n; }))
+        << got_.size() << " of " << n;
+  }
+  Result<std::vector<Reply>>& at(size_t i) { return got_.at(i); }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<size_t, Result<std::vector<Reply>>> got_;
+};
+
+// Async calls from many threads at once: each gets its own script reply and the replies of its
+// own commands (which see the script's effect, and no other call's in between).
+TEST_F(RedisClientTest, AsyncCallsArePipelinedAndEachGetsItsOwnReplies) {
+  RedisScript script("return redis.call('INCRBY', KEYS[1], ARGV[1])");
+  Outcomes out;
+  constexpr int kThreads = 8, kPerThread = 250;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        size_t n = static_cast<size_t>(t * kPerThread + i);
+        std::string key = fmt::format("k{}", n % 10);
+        client_->EvalThenAsync(script, {key}, {"1"}, {{"GET", key}, {"ECHO", std::to_string(n)}},
+                               out.Slot(n));
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  out.Wait(kThreads * kPerThread);
+  for (size_t n = 0; n < kThreads * kPerThread; ++n) {
+    auto& r = out.at(n);
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+    ASSERT_EQ(r->size(), 3u);
+    EXPECT_EQ((*r)[0].integer, *(*r)[1].AsInteger());  // GET right behind its own script
+    EXPECT_EQ((*r)[2].str, std::to_string(n));
+  }
+  int64_t total = 0;
+  for (int k = 0; k < 10; ++k) total += *client_->Command({"GET", fmt::format("k{}", k)})->AsInteger();
+  EXPECT_EQ(total, kThreads * kPerThread);
+}
+
+TEST_F(RedisClientTest, AsyncCallsSurviveAScriptFlushAndReportScriptErrors) {
+  RedisScript script("return tonumber(ARGV[1]) + 1");
+  Outcomes out;
+  client_->EvalThenAsync(script, {}, {"1"}, {}, out.Slot(0));  // loads the script
+  out.Wait(1);
+  ASSERT_TRUE(out.at(0).ok()) << out.at(0).status().ToString();
+  EXPECT_EQ((*out.at(0))[0].integer, 2);
+  ASSERT_TRUE(client_->Command({"SCRIPT", "FLUSH"}).ok());
+  client_->EvalThenAsync(script, {}, {"2"}, {{"PING"}}, out.Slot(1));  // NOSCRIPT -> EVAL
+  RedisScript broken("return redis.call('NOPE')");
+  client_->EvalThenAsync(broken, {}, {}, {}, out.Slot(2));
+  out.Wait(3);
+  ASSERT_TRUE(out.at(1).ok()) << out.at(1).status().ToString();
+  EXPECT_EQ((*out.at(1))[0].integer, 3);
+  EXPECT_EQ((*out.at(1))[1].str, "PONG");
+  EXPECT_EQ(out.at(2).status().code(), StatusCode::kInternal);
+}
+
+TEST_F(RedisClientTest, AsyncCallsAreUnavailableWhileDownAndAnsweredAtShutdown) {
+  RedisScript script("return 7");
+  Outcomes out;
+  server_->Kill();
+  client_->EvalThenAsync(script, {}, {}, {}, out.Slot(0));
+  out.Wait(1);
+  EXPECT_EQ(out.at(0).status().code(), StatusCode::kUnavailable);
+  ASSERT_TRUE(server_->Restart().ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // past the reconnect backoff
+  for (size_t i = 1; i <= 50; ++i) client_->EvalThenAsync(script, {}, {}, {}, out.Slot(i));
+  client_.reset();  // the destructor answers everything queued before it returns
+  out.Wait(51);
+  for (size_t i = 1; i <= 50; ++i) {
+    ASSERT_TRUE(out.at(i).ok()) << i << ": " << out.at(i).status().ToString();
+    EXPECT_EQ((*out.at(i))[0].integer, 7);
+  }
 }
 
 }  // namespace

@@ -195,27 +195,67 @@ RedisEventBus::~RedisEventBus() { listener_.reset(); }
 
 bool RedisEventBus::listening() const { return listener_->subscribed(); }
 
-Result<int64_t> RedisEventBus::Publish(std::string_view request_id, EventType type,
-                                       std::string data) {
-  RETURN_IF_ERROR(ValidateId(request_id));
-  const RedisEventBusOptions& o = state_->options;
+namespace {
+
+// Publish's arguments, or the refusal of an oversized event.
+Result<std::vector<std::string>> PublishArgs(const RedisEventBusOptions& o, EventType type,
+                                             const std::string& data) {
   if (data.size() > o.max_event_bytes) {
     return InvalidArgument(fmt::format("event data of {} bytes is over the {} byte limit",
                                        data.size(), o.max_event_bytes), "data");
   }
-  Result<Reply> r = state_->client->Eval(
-      PublishScript(), {keys::LogKey(request_id), keys::ChannelOf(request_id)},
-      {std::string(EventTypeName(type)), IsTerminal(type) ? "1" : "0", data,
-       std::to_string(std::max<size_t>(1, o.max_events_per_stream)),
-       std::to_string(std::max<int64_t>(1, o.retention.count())),
-       std::to_string(std::max<int64_t>(1, o.idle_ttl.count()))});
+  return std::vector<std::string>{
+      std::string(EventTypeName(type)), IsTerminal(type) ? "1" : "0", data,
+      std::to_string(std::max<size_t>(1, o.max_events_per_stream)),
+      std::to_string(std::max<int64_t>(1, o.retention.count())),
+      std::to_string(std::max<int64_t>(1, o.idle_ttl.count()))};
+}
+
+Result<int64_t> PublishedId(const Result<Reply>& r, std::string_view request_id) {
   if (!r.ok()) return Annotated(r.status(), "publishing");
   ASSIGN_OR_RETURN(int64_t id, r->AsInteger());
   if (id == 0) {
     return FailedPrecondition(fmt::format("the event stream of '{}' has ended", request_id));
   }
-  state_->Dispatch(request_id, Event{id, type, std::move(data)});
   return id;
+}
+
+}  // namespace
+
+Result<int64_t> RedisEventBus::Publish(std::string_view request_id, EventType type,
+                                       std::string data) {
+  RETURN_IF_ERROR(ValidateId(request_id));
+  ASSIGN_OR_RETURN(std::vector<std::string> args, PublishArgs(state_->options, type, data));
+  Result<int64_t> id = PublishedId(
+      state_->client->Eval(PublishScript(),
+                           {keys::LogKey(request_id), keys::ChannelOf(request_id)}, args),
+      request_id);
+  if (id.ok()) state_->Dispatch(request_id, Event{*id, type, std::move(data)});
+  return id;
+}
+
+void RedisEventBus::PublishAsync(std::string_view request_id, EventType type, std::string data,
+                                 PublishDone done) {
+  Status valid = ValidateId(request_id);
+  Result<std::vector<std::string>> args =
+      valid.ok() ? PublishArgs(state_->options, type, data) : Result<std::vector<std::string>>(valid);
+  if (!args.ok()) {
+    if (done) done(args.status());
+    return;
+  }
+  std::string rid(request_id);
+  std::vector<std::string> keys{keys::LogKey(rid), keys::ChannelOf(rid)};
+  // The state, not `this`: a bus destroyed while the call is in flight leaves it valid.
+  state_->client->EvalThenAsync(
+      PublishScript(), std::move(keys), std::move(*args), {},
+      [state = state_, rid = std::move(rid), type, data = std::move(data),
+       done = std::move(done)](Result<std::vector<Reply>> replies) mutable {
+        Result<Reply> reply = replies.ok() ? Result<Reply>(std::move(replies->at(0)))
+                                           : Result<Reply>(replies.status());
+        Result<int64_t> id = PublishedId(reply, rid);
+        if (id.ok()) state->Dispatch(rid, Event{*id, type, std::move(data)});
+        if (done) done(std::move(id));
+      });
 }
 
 Result<SubscribeResult> RedisEventBus::Subscribe(std::string_view request_id, int64_t after_id,

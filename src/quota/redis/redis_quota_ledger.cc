@@ -174,19 +174,46 @@ Result<ReserveOutcome> RedisQuotaLedger::Reserve(const ReserveRequest& request,
   return ParseReserveReply(*r, request);
 }
 
-Result<QuotaLedger::ReserveReport> RedisQuotaLedger::ReserveReportingUsage(
-    const ReserveRequest& request, const Limits& limits, Time now) {
-  ASSIGN_OR_RETURN(auto call, ReserveCall(request, limits, now));
-  Result<std::vector<Reply>> replies =
-      client_->EvalThen(ReserveScript(), call.first, call.second, UsageCommands(request.user_id));
+namespace {
+
+// The reservation's and the usage reads' replies (kReserve, then UsageCommands) as a report.
+Result<QuotaLedger::ReserveReport> ReportOf(Result<std::vector<Reply>> replies,
+                                            const ReserveRequest& request, const Limits& limits,
+                                            Time now) {
   if (!replies.ok()) return Annotated(replies.status(), "reserving");
   if (replies->size() != 3) return Internal("quota ledger: unexpected pipelined replies");
   ASSIGN_OR_RETURN(ReserveOutcome outcome, ParseReserveReply((*replies)[0], request));
-  ReserveReport report{.outcome = std::move(outcome), .usage = std::nullopt};
-  Result<std::vector<WindowUsage>> usage =
-      ParseUsage((*replies)[1], (*replies)[2], limits, now);
+  QuotaLedger::ReserveReport report{.outcome = std::move(outcome), .usage = std::nullopt};
+  Result<std::vector<WindowUsage>> usage = ParseUsage((*replies)[1], (*replies)[2], limits, now);
   if (usage.ok()) report.usage = std::move(*usage);
   return report;
+}
+
+}  // namespace
+
+Result<QuotaLedger::ReserveReport> RedisQuotaLedger::ReserveReportingUsage(
+    const ReserveRequest& request, const Limits& limits, Time now) {
+  ASSIGN_OR_RETURN(auto call, ReserveCall(request, limits, now));
+  return ReportOf(
+      client_->EvalThen(ReserveScript(), call.first, call.second, UsageCommands(request.user_id)),
+      request, limits, now);
+}
+
+void RedisQuotaLedger::ReserveReportingUsageAsync(const ReserveRequest& request,
+                                                  const Limits& limits, Time now,
+                                                  ReserveDone done) {
+  Result<std::pair<std::vector<std::string>, std::vector<std::string>>> call =
+      ReserveCall(request, limits, now);
+  if (!call.ok()) {
+    done(call.status());
+    return;
+  }
+  client_->EvalThenAsync(
+      ReserveScript(), std::move(call->first), std::move(call->second),
+      UsageCommands(request.user_id),
+      [request, limits, now, done = std::move(done)](Result<std::vector<Reply>> replies) {
+        done(ReportOf(std::move(replies), request, limits, now));
+      });
 }
 
 Result<bool> RedisQuotaLedger::Settle(std::string_view request_id, int64_t actual_tokens,

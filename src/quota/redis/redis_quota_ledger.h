@@ -35,6 +35,11 @@ class RedisQuotaLedger final : public QuotaLedger {
   // The reserve script and the usage reads pipelined in one round trip.
   Result<ReserveReport> ReserveReportingUsage(const ReserveRequest& request, const Limits& limits,
                                               Time now) override;
+  // The same through the client's pipeline (RedisClient::EvalThenAsync): `done` runs on its
+  // thread, batched with the other reservations in flight.
+  void ReserveReportingUsageAsync(const ReserveRequest& request, const Limits& limits, Time now,
+                                  ReserveDone done) override;
+  bool ReservesWithoutBlocking() const override { return true; }
   Result<std::vector<WindowUsage>> Usage(std::string_view user_id, const Limits& limits,
                                          Time now) override;
   Result<std::vector<ReservationInfo>> ListReservations() override;

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <cstdlib>
 #include <thread>
 
@@ -151,6 +153,41 @@ TEST_F(RedisQuotaLedgerTest, FiveHundredConcurrentReservationsAtTheLimitNeverOve
   EXPECT_EQ(contract::Find(*usage, Window::kConcurrentRequests).reserved, kFit);
   EXPECT_EQ(b.ListReservations()->size(), static_cast<size_t>(kFit));
   EXPECT_EQ(Get("user:u:quota:daily:tokens:reserved"), kFit * kTokens);
+}
+
+// The asynchronous form through the client's pipeline: 500 reservations queued at once, from
+// two ledgers, answered in batches; the same exact outcome as the blocking form.
+TEST_F(RedisQuotaLedgerTest, FiveHundredAsyncReservationsAtTheLimitNeverOverspend) {
+  constexpr int kRequests = 500, kTokens = 37, kFit = 123;
+  Limits l{.tokens_per_day = kTokens * kFit + kTokens - 1};
+  RedisQuotaLedger a(NewClient(4)), b(NewClient(4));
+  ASSERT_TRUE(a.ReservesWithoutBlocking());
+  Time now = Utc(2024, 3, 10, 12);
+  std::mutex mu;
+  std::condition_variable cv;
+  int answered = 0, granted = 0, refused = 0, errors = 0, with_usage = 0;
+  for (int i = 0; i < kRequests; ++i) {
+    QuotaLedger& ledger = i % 2 == 0 ? static_cast<QuotaLedger&>(a) : b;
+    ledger.ReserveReportingUsageAsync(
+        Req(fmt::format("r{}", i), kTokens), l, now,
+        [&](Result<QuotaLedger::ReserveReport> r) {
+          std::lock_guard lock(mu);
+          if (!r.ok()) ++errors;
+          else if (r->outcome.granted) ++granted;
+          else ++refused;
+          if (r.ok() && r->usage) ++with_usage;
+          ++answered;
+          cv.notify_all();
+        });
+  }
+  std::unique_lock lock(mu);
+  ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return answered == kRequests; }));
+  EXPECT_EQ(errors, 0);
+  EXPECT_EQ(granted, kFit);
+  EXPECT_EQ(refused, kRequests - kFit);
+  EXPECT_EQ(with_usage, kRequests);
+  EXPECT_EQ(Get("user:u:quota:daily:tokens:reserved"), kFit * kTokens);
+  EXPECT_EQ(a.ListReservations()->size(), static_cast<size_t>(kFit));
 }
 
 // The same, with concurrency the binding window, and settlements racing new reservations.

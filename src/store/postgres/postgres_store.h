@@ -51,6 +51,10 @@ class PostgresStore final : public Store {
 
   Status CreateRequest(const RequestRecord& record,
                        const std::optional<OutboxMessage>& outbox) override;
+  // Queued for group commit without waiting; `done` runs on a writer thread after the commit.
+  void CreateRequestAsync(RequestRecord record, std::optional<OutboxMessage> outbox,
+                          std::function<void(Status)> done) override;
+  bool CreatesWithoutBlocking() const override { return true; }
   Result<RequestRecord> GetRequest(std::string_view id) override;
   Result<Page<RequestRecord>> ListRequestsByUser(std::string_view user_id,
                                                  const PageRequest& page) override;
@@ -72,6 +76,9 @@ class PostgresStore final : public Store {
 
  private:
   explicit PostgresStore(const PostgresOptions& options);
+  // CreateRequest's statement, or why the record cannot be written.
+  static Result<PgWrite> CreateWrite(const RequestRecord& record,
+                                     const std::optional<OutboxMessage>& outbox);
 
   PostgresMetrics metrics_;
   PgPool pool_;

@@ -171,8 +171,8 @@ std::function<Status(const PgResult&)> ReadFoundChanged(FoundChanged* out) {
 
 }  // namespace
 
-Status PostgresStore::CreateRequest(const RequestRecord& record,
-                                    const std::optional<OutboxMessage>& outbox) {
+Result<PgWrite> PostgresStore::CreateWrite(const RequestRecord& record,
+                                           const std::optional<OutboxMessage>& outbox) {
   RETURN_IF_ERROR(ValidateRecord(record));
   if (outbox && outbox->direct) {
     return InvalidArgument("a message relayed to the broker cannot be leased in the store",
@@ -192,14 +192,29 @@ Status PostgresStore::CreateRequest(const RequestRecord& record,
       params.push_back(std::move(p));
     }
   }
-  return writes_.Write(PgWrite{
-      outbox ? &kInsertWithOutbox : &kInsert, std::move(params),
-      [&record](const PgResult& r) -> Status {
-        if (r.rows() == 0) {
-          return AlreadyExists(fmt::format("request '{}' already exists", record.id));
-        }
-        return Status::Ok();
-      }});
+  return PgWrite{outbox ? &kInsertWithOutbox : &kInsert, std::move(params),
+                 [id = record.id](const PgResult& r) -> Status {
+                   if (r.rows() == 0) {
+                     return AlreadyExists(fmt::format("request '{}' already exists", id));
+                   }
+                   return Status::Ok();
+                 }};
+}
+
+Status PostgresStore::CreateRequest(const RequestRecord& record,
+                                    const std::optional<OutboxMessage>& outbox) {
+  ASSIGN_OR_RETURN(PgWrite write, CreateWrite(record, outbox));
+  return writes_.Write(std::move(write));
+}
+
+void PostgresStore::CreateRequestAsync(RequestRecord record, std::optional<OutboxMessage> outbox,
+                                       std::function<void(Status)> done) {
+  Result<PgWrite> write = CreateWrite(record, outbox);
+  if (!write.ok()) {
+    done(write.status());
+    return;
+  }
+  writes_.WriteAsync(std::move(*write), std::move(done));
 }
 
 Result<RequestRecord> PostgresStore::GetRequest(std::string_view id) {
