@@ -45,6 +45,8 @@ int RunGateway(const ClusterCommandOptions& opts) {
   gateway::ModelCatalog models;
   models.Add(model->served);
 
+  // Declared before the store, so that it outlives the store's writes (which wake it).
+  std::unique_ptr<store::OutboxRelay> relay;
   auto store = OpenPostgres(c);
   if (!store.ok()) {
     log::Error("cannot start: {}", store.status().ToString());
@@ -74,11 +76,12 @@ int RunGateway(const ClusterCommandOptions& opts) {
     log::Error("cannot start: the admin key: {}", st.ToString());
     return 1;
   }
-  store::OutboxRelay relay(PostgresOptionsFrom(c), **broker);
-  if (Status st = relay.Start(); !st.ok()) {
+  relay = std::make_unique<store::OutboxRelay>(PostgresOptionsFrom(c), **broker);
+  if (Status st = relay->Start(); !st.ok()) {
     log::Error("cannot start the outbox relay: {}", st.ToString());
     return 1;
   }
+  (*store)->SetOutboxCommitted([r = relay.get()] { r->Wake(); });
 
   pc.gateway.max_queue_depth = c.rabbitmq_max_length;
   pc.gateway.backlog_from_store = true;
@@ -102,7 +105,7 @@ int RunGateway(const ClusterCommandOptions& opts) {
   return ServeUntilSignal(opts.http, std::move(router), "gateway",
                           [&health] { return health.Failing(); }, [&] {
     gw.Stop();
-    relay.Stop();
+    relay->Stop();
     (*broker)->Shutdown();
   });
 }

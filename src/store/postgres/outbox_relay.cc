@@ -45,6 +45,7 @@ Status OutboxRelay::Start() {
   char drain[64];
   while (::read(wake_fds_[0], drain, sizeof drain) > 0) {
   }  // a previous Stop's byte
+  wake_pending_.store(false);
   stopping_ = false;
   thread_ = std::thread([this] { Loop(); });
   return Status::Ok();
@@ -104,29 +105,28 @@ Result<int> OutboxRelay::RelayOnce(PgConnection& conn) {
   return published;
 }
 
-std::unique_ptr<PgConnection> OutboxRelay::Listen() {
-  auto conn = PgConnection::Connect(db_);
-  if (!conn.ok()) return nullptr;
-  if (!(*conn)->Exec("LISTEN inferline_outbox").ok()) return nullptr;
-  return std::move(*conn);
+void OutboxRelay::Wake() {
+  if (wake_fds_[1] < 0 || wake_pending_.exchange(true)) return;
+  char c = 1;
+  (void)!::write(wake_fds_[1], &c, 1);
 }
 
-void OutboxRelay::Wait(PgConnection* listen, std::chrono::milliseconds timeout) {
-  pollfd fds[2] = {{wake_fds_[0], POLLIN, 0}, {-1, POLLIN, 0}};
-  if (listen != nullptr) fds[1].fd = PQsocket(listen->raw());
-  if (::poll(fds, 2, static_cast<int>(timeout.count())) <= 0) return;
-  if (listen != nullptr && (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
-    PQconsumeInput(listen->raw());  // a lost session shows in listen->ok() afterwards
-    while (PGnotify* n = PQnotifies(listen->raw())) PQfreemem(n);
+void OutboxRelay::Wait(std::chrono::milliseconds timeout) {
+  pollfd fd{wake_fds_[0], POLLIN, 0};
+  if (::poll(&fd, 1, static_cast<int>(timeout.count())) <= 0) return;
+  char drain[64];
+  while (::read(wake_fds_[0], drain, sizeof drain) > 0) {
   }
+  // Cleared after the drain and before the next pass claims rows: a Wake before this point is
+  // for a row that pass will see; one after it writes a new byte, so the next Wait returns at
+  // once and no row is left waiting for the poll.
+  wake_pending_.store(false);
 }
 
 void OutboxRelay::Loop() {
-  std::unique_ptr<PgConnection> listen;
   std::unique_ptr<PgConnection> work;
   std::chrono::milliseconds backoff{0};
   while (!stopping_) {
-    if (!listen || !listen->ok()) listen = Listen();  // LISTEN before claiming: no lost wake-up
     Status st;
     int published = 0;
     if (!work || !work->CheckAlive()) {
@@ -146,11 +146,11 @@ void OutboxRelay::Loop() {
     if (!st.ok()) {
       backoff = std::clamp(backoff * 2, options_.min_backoff, options_.max_backoff);
       log::Warn("outbox relay: {} (retrying in {} ms)", st.ToString(), backoff.count());
-      Wait(nullptr, backoff);
+      Wait(backoff);
       continue;
     }
     backoff = std::chrono::milliseconds{0};
-    if (published < options_.batch_size) Wait(listen.get(), options_.poll_interval);
+    if (published < options_.batch_size) Wait(options_.poll_interval);
   }
 }
 

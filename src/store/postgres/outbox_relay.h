@@ -9,12 +9,13 @@
 // at-least-once: a relay that dies between publishing and committing leaves its rows for the
 // next pass, which publishes them again; consumers dedupe on the message id (the request id).
 //
-// The relay thread sleeps on LISTEN inferline_outbox (the outbox trigger notifies on commit)
-// and, should notifications be lost with a dropped session, wakes every poll_interval anyway.
+// The relay thread sleeps until Wake() (the gateway in the same process committed a row:
+// PostgresStore::SetOutboxCommitted) or poll_interval passes: polling picks up rows that
+// another replica committed and could not relay (it stopped or crashed first).
 //
-// Thread-safety: Start/Stop from the owning thread. RelayOnce runs on the caller's thread with
-// the caller's session, and may run while the relay thread does (SKIP LOCKED keeps them apart).
-// published() is atomic.
+// Thread-safety: Start/Stop from the owning thread; Wake from any thread, at any time while the
+// relay exists. RelayOnce runs on the caller's thread with the caller's session, and may run
+// while the relay thread does (SKIP LOCKED keeps them apart). published() is atomic.
 #pragma once
 
 #include <atomic>
@@ -49,6 +50,9 @@ class OutboxRelay {
   [[nodiscard]] Status Start();
   // Wakes and joins the thread; rows being published finish their pass first. Idempotent.
   void Stop();
+  // Rows were committed: the relay makes a pass now (at most one wake-up is pending at a time,
+  // and one that comes during a pass makes another).
+  void Wake();
 
   // One pass on `conn`: returns how many rows were published and deleted, or, when the broker
   // refused some rows, the first refusal (after committing the deletion of the confirmed
@@ -59,9 +63,8 @@ class OutboxRelay {
 
  private:
   void Loop();
-  // Sleeps until a notification arrives on `listen` (may be null), `timeout` passes or Stop.
-  void Wait(PgConnection* listen, std::chrono::milliseconds timeout);
-  std::unique_ptr<PgConnection> Listen();
+  // Sleeps until Wake, Stop or `timeout` passes.
+  void Wait(std::chrono::milliseconds timeout);
 
   PostgresOptions db_;
   queue::Broker& broker_;
@@ -69,7 +72,8 @@ class OutboxRelay {
   PostgresMetrics metrics_;
   std::atomic<uint64_t> published_{0};
   std::atomic<bool> stopping_{false};
-  int wake_fds_[2] = {-1, -1};  // Stop writes to [1]; Wait polls [0]
+  std::atomic<bool> wake_pending_{false};  // a byte for Wake is in the pipe, unread
+  int wake_fds_[2] = {-1, -1};  // Stop and Wake write to [1]; Wait polls [0]
   std::thread thread_;
 };
 

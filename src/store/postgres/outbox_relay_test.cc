@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include <atomic>
 #include <mutex>
 #include <set>
@@ -85,6 +87,18 @@ Status Accept(Store& s, const std::string& id) {
   return s.CreateRequest(contract::MakeRecord(id, "u", 1), m);
 }
 
+// The same through CreateRequestAsync, waiting for its commit.
+void AcceptAsync(Store& s, const std::string& id) {
+  OutboxMessage m{std::string(kQueue),
+                  R"({"request_id":")" + id + R"("})",
+                  {.message_id = id, .model = "tiny", .tokens = 21}};
+  std::promise<Status> done;
+  s.CreateRequestAsync(contract::MakeRecord(id, "u", 1), m,
+                       [&done](Status st) { done.set_value(std::move(st)); });
+  Status st = done.get_future().get();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+}
+
 // Polls `cond` for up to 60 s (a generous bound, not a timing assertion).
 template <class F>
 bool Eventually(F&& cond) {
@@ -107,10 +121,14 @@ TEST(OutboxRelay, PublishesCommittedRowsThenDeletesThem) {
   FlakyBroker broker;
   OutboxRelay relay(pgtest::Options(url), broker, {.poll_interval = 60s});
   ASSERT_TRUE(relay.Start().ok());
-  // Rows accepted after the relay went to sleep wake it through LISTEN/NOTIFY (the poll
-  // interval is a minute, longer than Eventually waits).
+  (*s)->SetOutboxCommitted([&relay] { relay.Wake(); });
+  // Rows accepted after the relay went to sleep wake it through the store's commit hook (the
+  // poll interval is a minute, longer than Eventually waits), blocking and asynchronous writes.
   std::this_thread::sleep_for(100ms);
-  for (int i = 0; i < 50; ++i) ASSERT_TRUE(Accept(**s, "r" + std::to_string(i)).ok());
+  for (int i = 0; i < 25; ++i) ASSERT_TRUE(Accept(**s, "r" + std::to_string(i)).ok());
+  ASSERT_TRUE(Eventually([&] { return Ready(broker) == 25; })) << Ready(broker);
+  std::this_thread::sleep_for(100ms);
+  for (int i = 25; i < 50; ++i) AcceptAsync(**s, "r" + std::to_string(i));
   ASSERT_TRUE(Eventually([&] { return Ready(broker) == 50; })) << Ready(broker);
   ASSERT_TRUE(
       Eventually([&] { return pgtest::QueryInt(url, "SELECT count(*) FROM outbox") == 0; }));
@@ -124,6 +142,21 @@ TEST(OutboxRelay, PublishesCommittedRowsThenDeletesThem) {
   EXPECT_EQ((*got)[0].payload, R"({"request_id":"r0"})");
   EXPECT_EQ((*got)[0].meta.tokens, 21);
   EXPECT_EQ((*got)[0].meta.model, "tiny");
+}
+
+// Rows another replica committed (no hook wakes this relay) are found by polling.
+TEST(OutboxRelay, PollsForRowsOthersCommitted) {
+  std::string url = pgtest::FreshDatabase();
+  auto s = PostgresStore::Open(pgtest::Options(url));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  FlakyBroker broker;
+  OutboxRelay relay(pgtest::Options(url), broker, {.poll_interval = 200ms});
+  ASSERT_TRUE(relay.Start().ok());
+  std::this_thread::sleep_for(100ms);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Accept(**s, "p" + std::to_string(i)).ok());
+  ASSERT_TRUE(Eventually([&] { return Ready(broker) == 5; })) << Ready(broker);
+  relay.Stop();
+  EXPECT_EQ(relay.published(), 5u);
 }
 
 TEST(OutboxRelay, NothingIsDeletedBeforeTheBrokerConfirmed) {

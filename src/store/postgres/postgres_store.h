@@ -55,6 +55,9 @@ class PostgresStore final : public Store {
   void CreateRequestAsync(RequestRecord record, std::optional<OutboxMessage> outbox,
                           std::function<void(Status)> done) override;
   bool CreatesWithoutBlocking() const override { return true; }
+  // Runs on a writer thread after a request with an outbox row committed (the gateway wakes its
+  // OutboxRelay). Set before the first write; it must stay callable while the store exists.
+  void SetOutboxCommitted(std::function<void()> committed) { outbox_committed_ = std::move(committed); }
   Result<RequestRecord> GetRequest(std::string_view id) override;
   Result<Page<RequestRecord>> ListRequestsByUser(std::string_view user_id,
                                                  const PageRequest& page) override;
@@ -81,6 +84,7 @@ class PostgresStore final : public Store {
                                      const std::optional<OutboxMessage>& outbox);
 
   PostgresMetrics metrics_;
+  std::function<void()> outbox_committed_;
   PgPool pool_;
   PgGroupCommit writes_;  // declared last: stops (draining its queue) first
 };

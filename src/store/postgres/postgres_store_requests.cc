@@ -204,7 +204,9 @@ Result<PgWrite> PostgresStore::CreateWrite(const RequestRecord& record,
 Status PostgresStore::CreateRequest(const RequestRecord& record,
                                     const std::optional<OutboxMessage>& outbox) {
   ASSIGN_OR_RETURN(PgWrite write, CreateWrite(record, outbox));
-  return writes_.Write(std::move(write));
+  Status st = writes_.Write(std::move(write));
+  if (st.ok() && outbox && outbox_committed_) outbox_committed_();
+  return st;
 }
 
 void PostgresStore::CreateRequestAsync(RequestRecord record, std::optional<OutboxMessage> outbox,
@@ -214,7 +216,11 @@ void PostgresStore::CreateRequestAsync(RequestRecord record, std::optional<Outbo
     done(write.status());
     return;
   }
-  writes_.WriteAsync(std::move(*write), std::move(done));
+  const bool wake = outbox.has_value() && outbox_committed_;
+  writes_.WriteAsync(std::move(*write), [this, wake, done = std::move(done)](const Status& st) {
+    if (st.ok() && wake) outbox_committed_();
+    done(st);
+  });
 }
 
 Result<RequestRecord> PostgresStore::GetRequest(std::string_view id) {
