@@ -286,8 +286,9 @@ TYPED_TEST_P(QuotaLedgerContractTest, ReserveReportingUsageSeesItsOwnReservation
 }
 
 // The sliding minute against a reference model over fifteen minutes of random traffic: bursts,
-// settlements below, at and above nothing reserved, quiet gaps longer than the window. Every
-// decision and every reported total must match the model exactly.
+// settlements of part or none of what was reserved, quiet gaps longer than the window. Every
+// decision and every reported total must match the model exactly, and the usage a reservation
+// reports must match a separate read.
 TYPED_TEST_P(QuotaLedgerContractTest, MinuteWindowMatchesAReferenceModel) {
   Limits l{.requests_per_minute = 40, .tokens_per_minute = 1000};
   std::mt19937 rng(7);
@@ -326,9 +327,22 @@ TYPED_TEST_P(QuotaLedgerContractTest, MinuteWindowMatchesAReferenceModel) {
       int64_t want = std::uniform_int_distribution<int64_t>(1, 150)(rng);
       bool fits = live(true) + want <= l.tokens_per_minute &&
                   live(false) + 1 <= l.requests_per_minute;
-      auto out = this->ledger().Reserve(Req(id, want), l, now);
-      ASSERT_TRUE(out.ok()) << out.status().ToString();
-      ASSERT_EQ(out->granted, fits) << "request " << id << " at " << sec_of(now);
+      auto report = this->ledger().ReserveReportingUsage(Req(id, want), l, now);
+      ASSERT_TRUE(report.ok()) << report.status().ToString();
+      ASSERT_EQ(report->outcome.granted, fits) << "request " << id << " at " << sec_of(now);
+      // The usage that comes back with the reservation is what a separate read reports.
+      ASSERT_TRUE(report->usage.has_value());
+      auto read = this->ledger().Usage("u", l, now);
+      ASSERT_TRUE(read.ok());
+      ASSERT_EQ(report->usage->size(), read->size());
+      for (size_t w = 0; w < read->size(); ++w) {
+        const WindowUsage &a = (*report->usage)[w], &b = (*read)[w];
+        ASSERT_EQ(a.window, b.window);
+        ASSERT_EQ(a.used, b.used) << WindowName(a.window) << " at " << sec_of(now);
+        ASSERT_EQ(a.reserved, b.reserved) << WindowName(a.window) << " at " << sec_of(now);
+        ASSERT_EQ(a.remaining, b.remaining) << WindowName(a.window);
+        ASSERT_EQ(a.resets_at, b.resets_at) << WindowName(a.window) << " at " << sec_of(now);
+      }
       if (fits) {
         open[id] = Entry{sec_of(now), want};
         ++granted;

@@ -10,9 +10,10 @@
 //                                                       dashboards; limits come from the caller)
 //   user:<id>:quota:minute     hash, fields "<unix second>:{tokens|requests}:{used|reserved}":
 //                              the sliding 60 s windows, one entry per second that saw usage;
-//                              also total:{tokens|requests} (the sum of the entries) and
-//                              span:{oldest|newest} (the seconds they lie in), kept by the
-//                              scripts and rebuilt from the entries when missing
+//                              also total:{tokens|requests}:{used|reserved} (the sums of the
+//                              live entries) and span:{oldest|newest} (the seconds of the
+//                              oldest and newest entries), kept by the scripts and rebuilt
+//                              from the entries when missing
 //   user:<id>:quota:concurrent outstanding reservations
 //   reservation:<request_id>   hash: user, tokens, requests, day, month, sec, created_ms
 //   quota:reservations         set of the request ids of outstanding reservations

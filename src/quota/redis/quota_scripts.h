@@ -11,8 +11,12 @@
 // kReserve  KEYS: reservation:<rid>, quota:reservations
 //           ARGV: user, rid, tokens, requests, now_ms, day, month, day_end_ms, month_end_ms,
 //                 then 7 limits in kAllWindows order (-1 = unlimited)
-//           returns {1} granted; {-1} the request already holds a reservation; or
-//                   {0, window, limit, current, requested, retry_after_s, never_fits}
+//           returns {1, usage} granted; {-1} the request already holds a reservation; or
+//                   {0, window, limit, current, requested, retry_after_s, never_fits, usage}
+//           usage: 14 numbers as strings, the windows after the grant (or as they stood):
+//                   daily, monthly and minute {tokens used, tokens reserved, requests used,
+//                   requests reserved}, concurrency, the minute's oldest second (-1: none),
+//           so that the x-ratelimit-* headers need no second read
 // kSettle   KEYS: reservation:<rid>, quota:reservations
 //           ARGV: rid, actual_tokens, actual_requests (-1: as reserved), now_ms
 //           returns 1 settled now, 0 unknown or already settled

@@ -84,7 +84,7 @@ Result<ReserveOutcome> ParseReserveReply(const Reply& r, const ReserveRequest& r
     return AlreadyExists(fmt::format("request '{}' already holds a reservation",
                                      request.request_id));
   }
-  int64_t window = v.size() == 7 ? IntOr0(v[1]) : -1;
+  int64_t window = v.size() >= 7 ? IntOr0(v[1]) : -1;
   if (window < 0 || window >= static_cast<int64_t>(kAllWindows.size())) {
     return Internal("quota ledger: the reserve script answered " + r.Describe());
   }
@@ -95,6 +95,72 @@ Result<ReserveOutcome> ParseReserveReply(const Reply& r, const ReserveRequest& r
              .retry_after = std::chrono::seconds(IntOr0(v[5])),
              .never_fits = IntOr0(v[6]) != 0};
   return ReserveOutcome{.granted = false, .exceeded = e};
+}
+
+// Every window's numbers, however they were read.
+struct UsageNumbers {
+  int64_t daily[4] = {};    // tokens used, tokens reserved, requests used, requests reserved
+  int64_t monthly[4] = {};  // the same
+  int64_t minute[4] = {};   // the same, inside the sliding window
+  int64_t concurrent = 0;
+  std::optional<int64_t> oldest_second;  // of the minute's live entries
+};
+
+std::vector<WindowUsage> UsageOf(const UsageNumbers& n, const Limits& limits, Time now) {
+  keys::Periods periods = keys::PeriodsAt(now);
+  std::vector<WindowUsage> out;
+  for (Window w : kAllWindows) {
+    const size_t at = CountsTokens(w) ? 0 : 2;
+    WindowUsage wu{.window = w, .limit = limits.Get(w)};
+    switch (w) {
+      case Window::kConcurrentRequests:
+        wu.reserved = n.concurrent;
+        break;
+      case Window::kMinuteRequests:
+      case Window::kMinuteTokens:
+        wu.used = n.minute[at];
+        wu.reserved = n.minute[at + 1];
+        if (n.oldest_second) {
+          wu.resets_at = Time(std::chrono::seconds(*n.oldest_second + keys::kMinuteSeconds));
+        }
+        break;
+      case Window::kDailyRequests:
+      case Window::kDailyTokens:
+        wu.used = n.daily[at];
+        wu.reserved = n.daily[at + 1];
+        wu.resets_at = DayStart(periods.day + 1);
+        break;
+      case Window::kMonthlyRequests:
+      case Window::kMonthlyTokens:
+        wu.used = n.monthly[at];
+        wu.reserved = n.monthly[at + 1];
+        wu.resets_at = MonthStart(periods.month + 1);
+        break;
+    }
+    if (wu.limit) wu.remaining = std::max<int64_t>(0, *wu.limit - wu.used - wu.reserved);
+    out.push_back(wu);
+  }
+  return out;
+}
+
+// The usage the reserve script returns with its answer (the last element, 14 numbers: daily,
+// monthly and minute {tokens used, tokens reserved, requests used, requests reserved},
+// concurrency, the minute's oldest second or -1).
+Result<std::vector<WindowUsage>> ScriptUsage(const Reply& r, const Limits& limits, Time now) {
+  if (r.elements.size() != 2 && r.elements.size() != 8) {
+    return Internal("quota ledger: no usage in " + r.Describe());
+  }
+  const std::vector<Reply>& u = r.elements.back().elements;
+  if (u.size() != 14) return Internal("quota ledger: no usage in " + r.Describe());
+  UsageNumbers n;
+  for (size_t i = 0; i < 4; ++i) {
+    n.daily[i] = IntOr0(u[i]);
+    n.monthly[i] = IntOr0(u[4 + i]);
+    n.minute[i] = IntOr0(u[8 + i]);
+  }
+  n.concurrent = IntOr0(u[12]);
+  if (int64_t oldest = IntOr0(u[13]); oldest >= 0) n.oldest_second = oldest;
+  return UsageOf(n, limits, now);
 }
 
 // The reads behind Usage: every calendar counter and the concurrency count, then the minute.
@@ -118,50 +184,27 @@ Result<std::vector<WindowUsage>> ParseUsage(const Reply& values, const Reply& mi
                     minute.Describe());
   }
   keys::Periods periods = keys::PeriodsAt(now);
-  // used/reserved of a calendar kind, counted only if stored for the current (or a later) period.
-  auto calendar = [&](size_t base, int64_t period, bool tokens) -> std::pair<int64_t, int64_t> {
+  UsageNumbers n;
+  // A calendar kind's counters count only if stored for the current (or a later) period.
+  auto calendar = [&](size_t base, int64_t period, int64_t* out) {
     Result<int64_t> stored = values.elements[base].AsInteger();
-    if (!stored.ok() || *stored < period) return {0, 0};
-    size_t at = base + (tokens ? 1 : 3);
-    return {IntOr0(values.elements[at]), IntOr0(values.elements[at + 1])};
+    if (!stored.ok() || *stored < period) return;
+    for (size_t i = 0; i < 4; ++i) out[i] = IntOr0(values.elements[base + 1 + i]);
   };
+  calendar(0, periods.day, n.daily);
+  calendar(5, periods.month, n.monthly);
+  n.concurrent = IntOr0(values.elements[10]);
   std::vector<std::pair<std::string, std::string>> fields;
   for (size_t i = 0; i + 1 < minute.elements.size(); i += 2) {
     fields.emplace_back(minute.elements[i].str, minute.elements[i + 1].str);
   }
   keys::MinuteTotals m = keys::SumMinute(fields, keys::UnixSecondOf(periods.now_ms));
-
-  std::vector<WindowUsage> out;
-  for (Window w : kAllWindows) {
-    bool tokens = CountsTokens(w);
-    WindowUsage wu{.window = w, .limit = limits.Get(w)};
-    switch (w) {
-      case Window::kConcurrentRequests:
-        wu.reserved = IntOr0(values.elements[10]);
-        break;
-      case Window::kMinuteRequests:
-      case Window::kMinuteTokens:
-        wu.used = tokens ? m.tokens_used : m.requests_used;
-        wu.reserved = tokens ? m.tokens_reserved : m.requests_reserved;
-        if (m.oldest_second) {
-          wu.resets_at = Time(std::chrono::seconds(*m.oldest_second + keys::kMinuteSeconds));
-        }
-        break;
-      case Window::kDailyRequests:
-      case Window::kDailyTokens:
-        std::tie(wu.used, wu.reserved) = calendar(0, periods.day, tokens);
-        wu.resets_at = DayStart(periods.day + 1);
-        break;
-      case Window::kMonthlyRequests:
-      case Window::kMonthlyTokens:
-        std::tie(wu.used, wu.reserved) = calendar(5, periods.month, tokens);
-        wu.resets_at = MonthStart(periods.month + 1);
-        break;
-    }
-    if (wu.limit) wu.remaining = std::max<int64_t>(0, *wu.limit - wu.used - wu.reserved);
-    out.push_back(wu);
-  }
-  return out;
+  n.minute[0] = m.tokens_used;
+  n.minute[1] = m.tokens_reserved;
+  n.minute[2] = m.requests_used;
+  n.minute[3] = m.requests_reserved;
+  n.oldest_second = m.oldest_second;
+  return UsageOf(n, limits, now);
 }
 
 }  // namespace
@@ -176,15 +219,13 @@ Result<ReserveOutcome> RedisQuotaLedger::Reserve(const ReserveRequest& request,
 
 namespace {
 
-// The reservation's and the usage reads' replies (kReserve, then UsageCommands) as a report.
-Result<QuotaLedger::ReserveReport> ReportOf(Result<std::vector<Reply>> replies,
-                                            const ReserveRequest& request, const Limits& limits,
-                                            Time now) {
-  if (!replies.ok()) return Annotated(replies.status(), "reserving");
-  if (replies->size() != 3) return Internal("quota ledger: unexpected pipelined replies");
-  ASSIGN_OR_RETURN(ReserveOutcome outcome, ParseReserveReply((*replies)[0], request));
+// The reserve script's reply as a report (the script returns the usage with its answer).
+Result<QuotaLedger::ReserveReport> ReportOf(Result<Reply> reply, const ReserveRequest& request,
+                                            const Limits& limits, Time now) {
+  if (!reply.ok()) return Annotated(reply.status(), "reserving");
+  ASSIGN_OR_RETURN(ReserveOutcome outcome, ParseReserveReply(*reply, request));
   QuotaLedger::ReserveReport report{.outcome = std::move(outcome), .usage = std::nullopt};
-  Result<std::vector<WindowUsage>> usage = ParseUsage((*replies)[1], (*replies)[2], limits, now);
+  Result<std::vector<WindowUsage>> usage = ScriptUsage(*reply, limits, now);
   if (usage.ok()) report.usage = std::move(*usage);
   return report;
 }
@@ -194,9 +235,7 @@ Result<QuotaLedger::ReserveReport> ReportOf(Result<std::vector<Reply>> replies,
 Result<QuotaLedger::ReserveReport> RedisQuotaLedger::ReserveReportingUsage(
     const ReserveRequest& request, const Limits& limits, Time now) {
   ASSIGN_OR_RETURN(auto call, ReserveCall(request, limits, now));
-  return ReportOf(
-      client_->EvalThen(ReserveScript(), call.first, call.second, UsageCommands(request.user_id)),
-      request, limits, now);
+  return ReportOf(client_->Eval(ReserveScript(), call.first, call.second), request, limits, now);
 }
 
 void RedisQuotaLedger::ReserveReportingUsageAsync(const ReserveRequest& request,
@@ -209,10 +248,11 @@ void RedisQuotaLedger::ReserveReportingUsageAsync(const ReserveRequest& request,
     return;
   }
   client_->EvalThenAsync(
-      ReserveScript(), std::move(call->first), std::move(call->second),
-      UsageCommands(request.user_id),
+      ReserveScript(), std::move(call->first), std::move(call->second), {},
       [request, limits, now, done = std::move(done)](Result<std::vector<Reply>> replies) {
-        done(ReportOf(std::move(replies), request, limits, now));
+        done(ReportOf(replies.ok() ? Result<Reply>(std::move(replies->at(0)))
+                                   : Result<Reply>(replies.status()),
+                      request, limits, now));
       });
 }
 

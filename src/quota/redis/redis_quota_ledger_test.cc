@@ -287,19 +287,33 @@ TEST_F(RedisQuotaLedgerTest, MinuteTotalsAreRebuiltFromEntriesAndFollowThem) {
   EXPECT_FALSE(ledger.Reserve(Req("a", 11), l, now)->granted);  // 90 live: the old 500 aged out
   EXPECT_TRUE(admin_->Command({"HGET", mk, fmt::format("{}:tokens:used", sec - 70)})->is_nil());
   auto hget = [&](const char* field) { return *admin_->Command({"HGET", mk, field})->AsInteger(); };
-  EXPECT_EQ(hget("total:tokens"), 90);
-  EXPECT_EQ(hget("total:requests"), 2);
+  EXPECT_EQ(hget("total:tokens:used"), 60);
+  EXPECT_EQ(hget("total:tokens:reserved"), 30);
+  EXPECT_EQ(hget("total:requests:used"), 1);
+  EXPECT_EQ(hget("total:requests:reserved"), 1);
   EXPECT_EQ(hget("span:oldest"), sec - 30);
   ASSERT_TRUE(ledger.Reserve(Req("b", 10), l, now)->granted);
-  EXPECT_EQ(hget("total:tokens"), 100);
+  EXPECT_EQ(hget("total:tokens:reserved"), 40);
   ASSERT_TRUE(*ledger.Settle("b", 4, now + std::chrono::seconds(1)));
-  EXPECT_EQ(hget("total:tokens"), 94);
-  // 30 s on, the entries of sec - 30 retire: 60 tokens and a request leave the totals.
-  ASSERT_TRUE(ledger.Reserve(Req("c", 66), l, now + std::chrono::seconds(30))->granted);
-  EXPECT_EQ(hget("total:tokens"), 100);
-  EXPECT_EQ(hget("total:requests"), 3);
-  EXPECT_EQ(hget("span:oldest"), sec - 29);
+  EXPECT_EQ(hget("total:tokens:reserved"), 30);
+  EXPECT_EQ(hget("total:tokens:used"), 64);
+  EXPECT_EQ(hget("total:requests:used"), 2);
+  // 30 s on, the entries of sec - 30 retire (60 tokens and a request leave the totals) and the
+  // oldest second moves to the next one that has entries.
+  auto c = ledger.ReserveReportingUsage(Req("c", 66), l, now + std::chrono::seconds(30));
+  ASSERT_TRUE(c.ok() && c->outcome.granted);
+  EXPECT_EQ(hget("total:tokens:used"), 4);
+  EXPECT_EQ(hget("total:tokens:reserved"), 96);
+  EXPECT_EQ(hget("total:requests:used"), 1);
+  EXPECT_EQ(hget("total:requests:reserved"), 2);
+  EXPECT_EQ(hget("span:oldest"), sec - 10);
   EXPECT_EQ(hget("span:newest"), sec + 30);
+  // The usage that came back with the reservation: the minute's remaining tokens and when the
+  // oldest entry ages out.
+  ASSERT_TRUE(c->usage.has_value());
+  WindowUsage minute = contract::Find(*c->usage, Window::kMinuteTokens);
+  EXPECT_EQ(minute.remaining, 0);
+  EXPECT_EQ(minute.resets_at, Time(std::chrono::seconds(sec - 10 + 60)));
 }
 
 TEST_F(RedisQuotaLedgerTest, LargeAmountsStayExact) {
