@@ -110,7 +110,8 @@ Result<Reply> RedisConnection::Command(const std::vector<std::string>& args) {
   return GetReply();
 }
 
-Result<std::optional<Reply>> RedisConnection::ReadPushed(std::chrono::milliseconds wait) {
+Result<std::optional<Reply>> RedisConnection::ReadPushed(std::chrono::milliseconds wait,
+                                                         int wake_fd) {
   if (broken_) return Unavailable(fmt::format("the connection to Redis at {} is broken",
                                               endpoint_.Describe()));
   // Send anything queued with Append first (e.g. the SUBSCRIBE this connection waits on).
@@ -120,10 +121,13 @@ Result<std::optional<Reply>> RedisConnection::ReadPushed(std::chrono::millisecon
   void* raw = nullptr;
   if (redisGetReplyFromReader(c_, &raw) != REDIS_OK) return IoError("parsing a message");
   if (raw == nullptr) {
-    pollfd p{.fd = c_->fd, .events = POLLIN, .revents = 0};
-    int n = ::poll(&p, 1, static_cast<int>(wait.count()));
+    pollfd p[2] = {{.fd = c_->fd, .events = POLLIN, .revents = 0},
+                   {.fd = wake_fd, .events = POLLIN, .revents = 0}};
+    int n = ::poll(p, wake_fd >= 0 ? 2 : 1, static_cast<int>(wait.count()));
     if (n < 0 && errno != EINTR) return IoError("waiting for a message");
-    if (n <= 0) return std::optional<Reply>();
+    if (n <= 0 || (p[0].revents & (POLLIN | POLLHUP | POLLERR)) == 0) {
+      return std::optional<Reply>();
+    }
     if (redisBufferRead(c_) != REDIS_OK) return IoError("reading a message");
     if (redisGetReplyFromReader(c_, &raw) != REDIS_OK) return IoError("parsing a message");
     if (raw == nullptr) return std::optional<Reply>();

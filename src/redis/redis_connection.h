@@ -44,8 +44,10 @@ class RedisConnection {
   [[nodiscard]] Status Append(const std::vector<std::string>& args);
   [[nodiscard]] Result<Reply> GetReply();
   // Sends what Append queued, then waits up to `wait` for a reply or a message pushed by the
-  // server (pub/sub); nullopt when none came.
-  [[nodiscard]] Result<std::optional<Reply>> ReadPushed(std::chrono::milliseconds wait);
+  // server (pub/sub); nullopt when none came. A readable `wake_fd` (>= 0) ends the wait early,
+  // also with nullopt (the caller drains it).
+  [[nodiscard]] Result<std::optional<Reply>> ReadPushed(std::chrono::milliseconds wait,
+                                                        int wake_fd = -1);
 
   bool broken() const { return broken_; }
   const RedisEndpoint& endpoint() const { return endpoint_; }

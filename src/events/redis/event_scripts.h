@@ -7,7 +7,8 @@
 //                          It expires `retention` after its terminal event, or `idle_ttl` after
 //                          its last event.
 //   channel events:<request_id>   every event is also PUBLISHed there, as "<id>\n<type>\n<data>";
-//                          each bus process listens with one PSUBSCRIBE events:*.
+//                          a bus process SUBSCRIBEs to the channels of the requests it has
+//                          subscribers for (EventListener).
 //
 // A list rather than a Redis stream: a new stream preallocates a 4 KiB node, so the first XADD
 // of each request cost 17 us and 4 KiB of memory against 1.3 us and ~250 bytes for RPUSH
@@ -31,8 +32,6 @@
 #include "events/event_bus.h"
 
 namespace inferline::events::redis_events {
-
-inline constexpr std::string_view kChannelPattern = "events:*";
 
 std::string LogKey(std::string_view request_id);      // eventlog:<rid>
 std::string ChannelOf(std::string_view request_id);   // events:<rid>

@@ -93,9 +93,13 @@ struct RedisEventBus::State {
     return all;
   }
 
+  // The first subscriber of a request makes the listener subscribe to its channel; the last
+  // one to go makes it unsubscribe.
   void Add(const std::shared_ptr<Sub>& s) {
     std::lock_guard lock(mu);
-    subs[s->request_id].push_back(s);
+    std::vector<std::shared_ptr<Sub>>& v = subs[s->request_id];
+    if (v.empty() && interest) interest(s->request_id, true);
+    v.push_back(s);
   }
 
   void Remove(const std::shared_ptr<Sub>& s) {
@@ -103,7 +107,10 @@ struct RedisEventBus::State {
     auto it = subs.find(s->request_id);
     if (it == subs.end()) return;
     std::erase(it->second, s);
-    if (it->second.empty()) subs.erase(it);
+    if (it->second.empty()) {
+      if (interest) interest(s->request_id, false);
+      subs.erase(it);
+    }
   }
 
   // Events with ids in [from, to] (to = 0: up to the newest) still in the stream.
@@ -144,9 +151,10 @@ struct RedisEventBus::State {
     for (const auto& sub : SubsOf(rid)) Deliver(*sub, e);
   }
 
-  // After the listener (re)subscribed: whatever was published while it was away.
-  void CatchUpAll() {
-    for (const auto& sub : All()) {
+  // After the listener (re)subscribed: whatever was published while it was away, or, for one
+  // request, before its channel's subscription took effect.
+  void CatchUp(const std::vector<std::shared_ptr<Sub>>& which) {
+    for (const auto& sub : which) {
       std::lock_guard lock(sub->mu);
       if (!sub->active.load()) continue;
       Result<std::vector<Event>> missed = Fetch(sub->request_id, sub->next_id, 0);
@@ -156,8 +164,10 @@ struct RedisEventBus::State {
 
   const std::shared_ptr<redis::RedisClient> client;
   const RedisEventBusOptions options;
-  std::mutex mu;  // guards subs; never held while a callback runs
+  std::mutex mu;  // guards subs and interest; never held while a callback runs
   std::unordered_map<std::string, std::vector<std::shared_ptr<Sub>>> subs;
+  // The listener's Want / Drop while the bus exists (subscription handles may outlive it).
+  std::function<void(const std::string& request_id, bool want)> interest;
 };
 
 namespace {
@@ -188,10 +198,25 @@ RedisEventBus::RedisEventBus(std::shared_ptr<redis::RedisClient> client,
   listener_ = std::make_unique<EventListener>(
       state_->client, options.listener_backoff,
       [state](std::string_view rid, const Event& e) { state->Dispatch(rid, e); },
-      [state] { state->CatchUpAll(); });
+      [state](std::string_view rid) { state->CatchUp(state->SubsOf(rid)); },
+      [state] { state->CatchUp(state->All()); });
+  std::lock_guard lock(state_->mu);
+  state_->interest = [listener = listener_.get()](const std::string& rid, bool want) {
+    if (want) {
+      listener->Want(rid);
+    } else {
+      listener->Drop(rid);
+    }
+  };
 }
 
-RedisEventBus::~RedisEventBus() { listener_.reset(); }
+RedisEventBus::~RedisEventBus() {
+  {
+    std::lock_guard lock(state_->mu);
+    state_->interest = nullptr;
+  }
+  listener_.reset();
+}
 
 bool RedisEventBus::listening() const { return listener_->subscribed(); }
 

@@ -7,10 +7,12 @@
 // Live events reach a subscriber two ways: events published through this bus instance are
 // delivered on the publisher's thread before Publish returns (as the embedded bus does), and
 // events published by other processes arrive through this process's one pub/sub connection
-// (EventListener). Every subscription delivers strictly in id order: an id already delivered is
-// dropped, and a gap (an event not seen yet, e.g. published while the pub/sub connection was
-// down) is filled from the stream first. After the listener (re)subscribes, every subscription
-// catches up from the stream, so nothing published while it was away is missed.
+// (EventListener), which subscribes to a request's channel while this process has a subscriber
+// for it, so a replica receives only the events someone in it follows. Every subscription
+// delivers strictly in id order: an id already delivered is dropped, and a gap (an event not
+// seen yet, e.g. published while the pub/sub connection was down) is filled from the stream
+// first. When a channel's subscription takes effect, and after the listener reconnects, the
+// subscriptions concerned catch up from the stream, so nothing published meanwhile is missed.
 //
 // Failure mode: when Redis is unreachable Publish, Subscribe and Describe return Unavailable;
 // subscriptions stay registered and catch up when the listener is back.

@@ -152,6 +152,35 @@ TEST_F(RedisEventBusTest, AsyncPublishesGetDistinctIdsAndReachOtherReplicas) {
   EXPECT_TRUE(WaitFor([&] { return refused.load() == 2; }));
 }
 
+// A process subscribes only to the channels of the requests it has subscribers for: a replica
+// with none receives no event, and the last subscription to go unsubscribes.
+TEST_F(RedisEventBusTest, AProcessListensOnlyToTheRequestsItFollows) {
+  RedisEventBus a(NewClient()), b(NewClient());
+  ASSERT_TRUE(WaitFor([&] { return a.listening() && b.listening(); }));
+  auto subscribers = [&](const std::string& channel) {
+    auto r = admin_->Command({"PUBSUB", "NUMSUB", channel});
+    return r.ok() && r->elements.size() == 2 ? *r->elements[1].AsInteger() : -1;
+  };
+  EXPECT_EQ(*admin_->Command({"PUBSUB", "NUMPAT"})->AsInteger(), 0);
+  ASSERT_TRUE(a.Publish("r", EventType::kQueued, "{}").ok());
+  EXPECT_EQ(subscribers("events:r"), 0);
+  {
+    Collector c1, c2;
+    auto s1 = b.Subscribe("r", 0, c1.Callback());
+    auto s2 = b.Subscribe("r", 0, c2.Callback());
+    ASSERT_TRUE(s1.ok() && s2.ok());
+    EXPECT_TRUE(WaitFor([&] { return subscribers("events:r") == 1; }));  // one per process
+    ASSERT_TRUE(a.Publish("r", EventType::kStarted, "{}").ok());
+    ASSERT_TRUE(a.Publish("r", EventType::kCompleted, "{}").ok());
+    c1.WaitTerminal();
+    c2.WaitTerminal();
+    EXPECT_EQ(c1.Ids(), Range(1, 3));
+    EXPECT_EQ(c2.Ids(), Range(1, 3));
+    EXPECT_EQ(subscribers("events:other"), 0);
+  }
+  EXPECT_TRUE(WaitFor([&] { return subscribers("events:r") == 0; }));
+}
+
 TEST_F(RedisEventBusTest, StreamsAreCappedAndExpireAfterTheirEnd) {
   RedisEventBus bus(NewClient(), {.max_events_per_stream = 3, .retention = std::chrono::seconds(7),
                                   .idle_ttl = std::chrono::seconds(100)});
