@@ -105,6 +105,12 @@ int RunGateway(const ClusterCommandOptions& opts) {
   return ServeUntilSignal(opts.http, std::move(router), "gateway",
                           [&health] { return health.Failing(); }, [&] {
     gw.Stop();
+    // Admissions still in flight finish their Redis calls and record writes while the gateway
+    // and the HTTP server they call back into still exist (a callback may start the next step,
+    // hence Redis again after the writes).
+    redis_client->DrainAsync();
+    (*store)->FlushWrites();
+    redis_client->DrainAsync();
     relay->Stop();
     (*broker)->Shutdown();
   });

@@ -90,9 +90,12 @@ auto RedisClient::WithConnection(Fn&& fn) -> decltype(fn(std::declval<RedisConne
     if (!lease.ok()) return lease.status();
     auto result = fn(*lease->conn);
     bool dead = lease->conn->broken();
+    bool timed_out = lease->conn->timed_out();
     bool reused = lease->reused;
     Release(std::move(lease->conn));
-    if (!dead || !reused || attempt > 0) return result;
+    // Only a connection the server had closed is retried: after a timeout the server may
+    // still run the command.
+    if (!dead || timed_out || !reused || attempt > 0) return result;
     // The server closed a pooled connection (e.g. it restarted): the others are likely dead too.
     std::vector<std::unique_ptr<RedisConnection>> stale;
     {
@@ -229,6 +232,7 @@ void RedisClient::PipelineLoop(const std::shared_ptr<AsyncQueue>& q) {
     std::vector<AsyncCall> batch;
     batch.swap(q->queued);
     const bool gone = q->client_gone;
+    q->busy = true;
     lock.unlock();
     std::vector<Result<std::vector<Reply>>> results =
         gone ? std::vector<Result<std::vector<Reply>>>(
@@ -238,7 +242,14 @@ void RedisClient::PipelineLoop(const std::shared_ptr<AsyncQueue>& q) {
     for (size_t i = 0; i < batch.size(); ++i) batch[i].done(std::move(results[i]));
     batch.clear();  // the callbacks' captures go before the lock is taken again
     lock.lock();
+    q->busy = false;
+    if (q->queued.empty()) q->idle.notify_all();
   }
+}
+
+void RedisClient::DrainAsync() {
+  std::unique_lock lock(async_->mu);
+  async_->idle.wait(lock, [&] { return async_->queued.empty() && !async_->busy; });
 }
 
 std::vector<Result<std::vector<Reply>>> RedisClient::RunBatch(std::vector<AsyncCall>& batch) {
@@ -301,10 +312,12 @@ std::vector<Result<std::vector<Reply>>> RedisClient::RunBatch(std::vector<AsyncC
       return Status::Ok();
     }();
     const bool dead = c.broken();
+    const bool timed_out = c.timed_out();
     const bool reused = lease->reused;
     Release(std::move(lease->conn));
     if (failed.ok()) return results;
-    if (dead && reused && attempt == 0 && !any_reply) {
+    // As in WithConnection: never resend after a timeout (the server may run the batch late).
+    if (dead && !timed_out && reused && attempt == 0 && !any_reply) {
       // The server closed a pooled connection (e.g. it restarted) before running anything.
       std::vector<std::unique_ptr<RedisConnection>> stale;
       std::lock_guard lock(mu_);

@@ -89,6 +89,9 @@ class RedisClient {
   void EvalThenAsync(const RedisScript& script, std::vector<std::string> keys,
                      std::vector<std::string> args, std::vector<std::vector<std::string>> then,
                      EvalDone done);
+  // Waits until every EvalThenAsync call made so far, and any its callbacks made in turn, has
+  // been answered (shutdown: before what those callbacks touch goes away).
+  void DrainAsync();
   [[nodiscard]] Status Ping();
 
   // A connection outside the pool, for long-lived use (a pub/sub subscriber).
@@ -128,6 +131,8 @@ class RedisClient {
     std::mutex mu;
     std::condition_variable cv;
     std::vector<AsyncCall> queued;
+    std::condition_variable idle;  // queued empty and no batch in flight (DrainAsync)
+    bool busy = false;             // a batch is being sent or answered
     bool stopping = false;
     bool client_gone = false;  // destroyed from the pipeline thread: answer, never send
   };

@@ -214,5 +214,52 @@ TEST_F(RedisClientTest, AsyncCallsAreUnavailableWhileDownAndAnsweredAtShutdown) 
   }
 }
 
+// A batch that times out is not sent again: the server may still run it (late), and a
+// reservation or an event must not happen twice.
+TEST_F(RedisClientTest, AnAsyncCallThatTimesOutIsNotResent) {
+  auto c = RedisClient::Open(server_->url(), {.pool_size = 2,
+                                              .command_timeout = std::chrono::milliseconds(300)});
+  ASSERT_TRUE(c.ok());
+  std::shared_ptr<RedisClient> client = *c;
+  RedisScript incr("return redis.call('INCR', KEYS[1])");
+  Outcomes out;
+  client->EvalThenAsync(incr, {"n"}, {}, {}, out.Slot(0));  // loads the script, pools the link
+  out.Wait(1);
+  ASSERT_TRUE(out.at(0).ok()) << out.at(0).status().ToString();
+  // Another client keeps the server busy for a second (a script blocks Redis).
+  std::thread busy([&] {
+    (void)client_->Command({"EVAL",
+                            "local t = redis.call('TIME') local s = t[1] * 1e6 + t[2] "
+                            "repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] > s + 1e6 "
+                            "return 1",
+                            "0"});
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  client->EvalThenAsync(incr, {"n"}, {}, {}, out.Slot(1));
+  out.Wait(2);
+  busy.join();
+  EXPECT_EQ(out.at(1).status().code(), StatusCode::kUnavailable);
+  // The server ran the timed-out call once, after the busy script; never twice.
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(*client_->Command({"GET", "n"})->AsInteger(), 2);
+}
+
+// DrainAsync returns once every call, and every call their callbacks made, was answered.
+TEST_F(RedisClientTest, DrainAsyncWaitsForCallsAndTheCallsTheyMake) {
+  RedisScript script("return redis.call('INCR', KEYS[1])");
+  std::atomic<int> answered{0};
+  for (int i = 0; i < 100; ++i) {
+    client_->EvalThenAsync(script, {"d"}, {}, {}, [&](Result<std::vector<Reply>> r) {
+      if (r.ok()) ++answered;
+      client_->EvalThenAsync(script, {"d"}, {}, {}, [&](Result<std::vector<Reply>> again) {
+        if (again.ok()) ++answered;
+      });
+    });
+  }
+  client_->DrainAsync();
+  EXPECT_EQ(answered.load(), 200);
+  EXPECT_EQ(*client_->Command({"GET", "d"})->AsInteger(), 200);
+}
+
 }  // namespace
 }  // namespace inferline::redis

@@ -68,6 +68,7 @@ Status RedisConnection::IoError(std::string_view doing) {
   broken_ = true;
   bool timed_out = c_->err == REDIS_ERR_IO && (errno == EAGAIN || errno == EWOULDBLOCK);
   if (timed_out) {
+    timed_out_ = true;
     return Unavailable(fmt::format("Redis at {} did not answer within {} ms ({})",
                                    endpoint_.Describe(), options_.command_timeout.count(), doing));
   }

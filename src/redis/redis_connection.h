@@ -50,6 +50,8 @@ class RedisConnection {
                                                         int wake_fd = -1);
 
   bool broken() const { return broken_; }
+  // Broken by a command timeout: the server may still run what was sent (never resend it).
+  bool timed_out() const { return timed_out_; }
   const RedisEndpoint& endpoint() const { return endpoint_; }
 
  private:
@@ -62,6 +64,7 @@ class RedisConnection {
   RedisEndpoint endpoint_;
   ConnectOptions options_;
   bool broken_ = false;
+  bool timed_out_ = false;
 };
 
 }  // namespace inferline::redis

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 
 #include "common/log.h"
 #include "common/metrics.h"
@@ -108,19 +109,29 @@ Result<int> OutboxRelay::RelayOnce(PgConnection& conn) {
 void OutboxRelay::Wake() {
   if (wake_fds_[1] < 0 || wake_pending_.exchange(true)) return;
   char c = 1;
-  (void)!::write(wake_fds_[1], &c, 1);
+  if (::write(wake_fds_[1], &c, 1) != 1 && errno != EAGAIN) {
+    wake_pending_.store(false);  // no byte went in: let the next Wake try again
+  }
 }
 
-void OutboxRelay::Wait(std::chrono::milliseconds timeout) {
-  pollfd fd{wake_fds_[0], POLLIN, 0};
-  if (::poll(&fd, 1, static_cast<int>(timeout.count())) <= 0) return;
-  char drain[64];
-  while (::read(wake_fds_[0], drain, sizeof drain) > 0) {
+void OutboxRelay::Wait(std::chrono::milliseconds timeout, bool wakes) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    pollfd fd{wake_fds_[0], POLLIN, 0};
+    if (left.count() <= 0 || ::poll(&fd, 1, static_cast<int>(left.count())) <= 0) return;
+    char drain[64];
+    while (::read(wake_fds_[0], drain, sizeof drain) > 0) {
+    }
+    // Cleared after the drain and before the next pass claims rows: a Wake before this point
+    // is for a row that pass will see; one after it writes a new byte, so the next Wait
+    // returns at once and no row is left waiting for the poll.
+    wake_pending_.store(false);
+    // A backoff after a failed pass is not cut short by new rows (they wait for the retry),
+    // only by Stop.
+    if (wakes || stopping_) return;
   }
-  // Cleared after the drain and before the next pass claims rows: a Wake before this point is
-  // for a row that pass will see; one after it writes a new byte, so the next Wait returns at
-  // once and no row is left waiting for the poll.
-  wake_pending_.store(false);
 }
 
 void OutboxRelay::Loop() {
@@ -146,11 +157,11 @@ void OutboxRelay::Loop() {
     if (!st.ok()) {
       backoff = std::clamp(backoff * 2, options_.min_backoff, options_.max_backoff);
       log::Warn("outbox relay: {} (retrying in {} ms)", st.ToString(), backoff.count());
-      Wait(backoff);
+      Wait(backoff, /*wakes=*/false);
       continue;
     }
     backoff = std::chrono::milliseconds{0};
-    if (published < options_.batch_size) Wait(options_.poll_interval);
+    if (published < options_.batch_size) Wait(options_.poll_interval, /*wakes=*/true);
   }
 }
 

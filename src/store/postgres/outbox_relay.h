@@ -63,8 +63,8 @@ class OutboxRelay {
 
  private:
   void Loop();
-  // Sleeps until Wake, Stop or `timeout` passes.
-  void Wait(std::chrono::milliseconds timeout);
+  // Sleeps until `timeout` passes or Stop; with `wakes`, also until Wake.
+  void Wait(std::chrono::milliseconds timeout, bool wakes);
 
   PostgresOptions db_;
   queue::Broker& broker_;

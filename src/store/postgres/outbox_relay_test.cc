@@ -159,6 +159,32 @@ TEST(OutboxRelay, PollsForRowsOthersCommitted) {
   EXPECT_EQ(relay.published(), 5u);
 }
 
+// While the broker is down the relay backs off; rows committed meanwhile wake it, but do not
+// cut the backoff short (it would retry the broker at the accept rate), and Stop still does.
+TEST(OutboxRelay, NewRowsDoNotCutABackoffShort) {
+  std::string url = pgtest::FreshDatabase();
+  auto s = PostgresStore::Open(pgtest::Options(url));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  FlakyBroker broker;
+  broker.SetFailing(true);
+  OutboxRelay relay(pgtest::Options(url), broker,
+                    {.poll_interval = 60s, .min_backoff = 2000ms, .max_backoff = 2000ms});
+  ASSERT_TRUE(relay.Start().ok());
+  (*s)->SetOutboxCommitted([&relay] { relay.Wake(); });
+  ASSERT_TRUE(Accept(**s, "b0").ok());
+  ASSERT_TRUE(Eventually([&] { return broker.batches() >= 1; }));
+  const int first = broker.batches();
+  for (int i = 1; i <= 20; ++i) {  // 20 commits, each waking the relay, within 1 s
+    ASSERT_TRUE(Accept(**s, "b" + std::to_string(i)).ok());
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_LE(broker.batches() - first, 1);  // at most the retry the backoff allows
+  auto stop_started = std::chrono::steady_clock::now();
+  relay.Stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - stop_started, 1500ms);  // not the full backoff
+  broker.SetFailing(false);
+}
+
 TEST(OutboxRelay, NothingIsDeletedBeforeTheBrokerConfirmed) {
   std::string url = pgtest::FreshDatabase();
   auto s = PostgresStore::Open(pgtest::Options(url));

@@ -70,10 +70,18 @@ void PgGroupCommit::WriterLoop() {
       auto end = pending_.begin() + static_cast<std::ptrdiff_t>(n);
       batch.assign(std::make_move_iterator(pending_.begin()), std::make_move_iterator(end));
       pending_.erase(pending_.begin(), end);
+      ++running_;
     }
     RunBatch(conn, batch);
     batch.clear();
+    std::lock_guard lock(mu_);
+    if (--running_ == 0 && pending_.empty()) idle_.notify_all();
   }
+}
+
+void PgGroupCommit::Flush() {
+  std::unique_lock lock(mu_);
+  idle_.wait(lock, [&] { return pending_.empty() && running_ == 0; });
 }
 
 Status PgGroupCommit::RunOne(PgConnection& conn, Op& op) {

@@ -59,6 +59,8 @@ class PgGroupCommit {
   void WriteAsync(PgWrite write, std::function<void(const Status&)> done = {});
 
   PgWriterStats stats() const;
+  // Waits until every write submitted so far has committed (or failed) and its `done` ran.
+  void Flush();
 
  private:
   // Lives on the waiting thread's stack; completed under its mutex (see SqliteDatabase).
@@ -85,9 +87,11 @@ class PgGroupCommit {
   PostgresOptions options_;
   PostgresMetrics& metrics_;
 
-  std::mutex mu_;  // guards pending_, stopping_
+  std::mutex mu_;  // guards pending_, stopping_, running_
   std::condition_variable cv_;
+  std::condition_variable idle_;  // pending_ empty and no batch running (Flush)
   std::vector<Op> pending_;
+  int running_ = 0;  // batches taken by writers and not finished
   bool stopping_ = false;
   std::vector<std::thread> writers_;
 

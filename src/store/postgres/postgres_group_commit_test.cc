@@ -75,6 +75,24 @@ TEST(PostgresGroupCommit, ConcurrentFinalizesAreRecordedExactlyOnce) {
             0);
 }
 
+// FlushWrites returns once every write submitted before it committed and its callback ran.
+TEST(PostgresGroupCommit, FlushWaitsForAsynchronousWrites) {
+  std::string url = pgtest::FreshDatabase();
+  auto opened = PostgresStore::Open(pgtest::Options(url));
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  PostgresStore& s = **opened;
+  std::atomic<int> done{0};
+  for (int i = 0; i < 200; ++i) {
+    s.CreateRequestAsync(contract::MakeRecord("f" + std::to_string(i), "u", i), std::nullopt,
+                         [&](Status st) {
+                           if (st.ok()) ++done;
+                         });
+  }
+  s.FlushWrites();
+  EXPECT_EQ(done.load(), 200);
+  EXPECT_EQ(pgtest::QueryInt(url, "SELECT count(*) FROM requests"), 200);
+}
+
 // A write that PostgreSQL rejects fails alone: the writes batched with it still commit.
 TEST(PostgresGroupCommit, AFailingWriteDoesNotTakeItsBatchDown) {
   std::string url = pgtest::FreshDatabase();

@@ -76,6 +76,8 @@ class PostgresStore final : public Store {
 
   PgPool& pool() { return pool_; }
   PgWriterStats writer_stats() const { return writes_.stats(); }
+  // Waits until every write submitted so far has committed (or failed) and its callback ran.
+  void FlushWrites() { writes_.Flush(); }
 
  private:
   explicit PostgresStore(const PostgresOptions& options);
