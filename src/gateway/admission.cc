@@ -224,9 +224,10 @@ bool Admission::Reserved(Result<quota::QuotaLedger::ReserveReport> reported, Adm
     // The detail (which server, why) goes to the log, not to the client.
     log::ErrorFor(a.request_id, "quota ledger: {}", reserved.status().ToString());
     out.failure.retry_after_seconds = 2;
-    out.failure.status = reserved.status().code() == StatusCode::kUnavailable
-                             ? Unavailable("The quota service is temporarily unavailable; please retry.")
-                             : Internal("The quota could not be checked; please retry.");
+    out.failure.status =
+        reserved.status().code() == StatusCode::kUnavailable
+            ? Unavailable("The quota service is temporarily unavailable; please retry.")
+            : Internal("The quota could not be checked; please retry.");
     out.failure.result = "error";
     out.failure.code = "quota_unavailable";
     return false;

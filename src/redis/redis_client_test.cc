@@ -174,7 +174,9 @@ TEST_F(RedisClientTest, AsyncCallsArePipelinedAndEachGetsItsOwnReplies) {
     EXPECT_EQ((*r)[2].str, std::to_string(n));
   }
   int64_t total = 0;
-  for (int k = 0; k < 10; ++k) total += *client_->Command({"GET", fmt::format("k{}", k)})->AsInteger();
+  for (int k = 0; k < 10; ++k) {
+    total += *client_->Command({"GET", fmt::format("k{}", k)})->AsInteger();
+  }
   EXPECT_EQ(total, kThreads * kPerThread);
 }
 

@@ -262,8 +262,9 @@ Result<int64_t> RedisEventBus::Publish(std::string_view request_id, EventType ty
 void RedisEventBus::PublishAsync(std::string_view request_id, EventType type, std::string data,
                                  PublishDone done) {
   Status valid = ValidateId(request_id);
-  Result<std::vector<std::string>> args =
-      valid.ok() ? PublishArgs(state_->options, type, data) : Result<std::vector<std::string>>(valid);
+  Result<std::vector<std::string>> args = valid.ok()
+                                              ? PublishArgs(state_->options, type, data)
+                                              : Result<std::vector<std::string>>(valid);
   if (!args.ok()) {
     if (done) done(args.status());
     return;

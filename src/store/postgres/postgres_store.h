@@ -57,7 +57,9 @@ class PostgresStore final : public Store {
   bool CreatesWithoutBlocking() const override { return true; }
   // Runs on a writer thread after a request with an outbox row committed (the gateway wakes its
   // OutboxRelay). Set before the first write; it must stay callable while the store exists.
-  void SetOutboxCommitted(std::function<void()> committed) { outbox_committed_ = std::move(committed); }
+  void SetOutboxCommitted(std::function<void()> committed) {
+    outbox_committed_ = std::move(committed);
+  }
   Result<RequestRecord> GetRequest(std::string_view id) override;
   Result<Page<RequestRecord>> ListRequestsByUser(std::string_view user_id,
                                                  const PageRequest& page) override;
