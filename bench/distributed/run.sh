@@ -5,7 +5,7 @@
 #     `inferline gateway` (auth, validation, exact prompt token count, the Redis reservation
 #     over every window, the PostgreSQL record and outbox row in one group-committed
 #     transaction, the relay's confirmed publish to RabbitMQ), with no worker running, so that
-#     only admission is measured;
+#     only admission is measured; with the CPU each server process spent per accepted request;
 #  2. the median latency a synchronous completion adds over calling the engine directly:
 #     bench_platform_latency against the gateway once one worker and one collector run.
 #
@@ -97,8 +97,12 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$GATEWAY
 [[ "$code" == 202 ]] || { echo "admission probe answered $code" >&2; cat "$TMP/gateway.log" >&2; exit 1; }
 
 echo "== inferline gateway POST /v1/requests, $SERVER_THREADS io threads, no worker" >&2
+# CPU of the servers over the run (wrk's own is not counted: it exits before the second read).
+SERVERS=(inferline postgres beam.smp redis-server)
+CPU_BEFORE="$(cpu_snapshot "${SERVERS[@]}")"
 OURS_OUT="$(INFERLINE_BENCH_KEY="$KEY" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" \
   -s "$ROOT/bench/platform/post_request.lua" "http://127.0.0.1:$GATEWAY_PORT")"
+CPU_AFTER="$(cpu_snapshot "${SERVERS[@]}")"
 echo "$OURS_OUT" >&2
 read -r ACCEPTED OTHER SECONDS_RUN < <(awk '/^accepted/ {print $2, $4, $6}' <<<"$OURS_OUT")
 ACCEPTED_RPS="$(python3 -c "print(f'{$ACCEPTED/$SECONDS_RUN:.0f}')")"
@@ -142,5 +146,7 @@ echo "wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION; $(nproc) cores; RabbitMQ, P
 printf '%-52s %12s\n' "" "requests/s"
 printf '%-52s %12s\n' "inferline gateway POST /v1/requests (202 accepted)" "$ACCEPTED_RPS"
 echo "refused or failed during the run: $OTHER; mean admission latency (wrk): $OURS_MEAN"
+echo "CPU per accepted request (inferline is the gateway with its relay; beam.smp is RabbitMQ):"
+cpu_per_unit "$CPU_BEFORE" "$CPU_AFTER" "$((ACCEPTED > 0 ? ACCEPTED : 1))"
 echo
 echo "$SYNC_OUT"
