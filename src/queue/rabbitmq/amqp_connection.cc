@@ -1,6 +1,9 @@
 #include "queue/rabbitmq/amqp_connection.h"
 
 #include <amqp_tcp_socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <fmt/format.h>
 
 namespace inferline::queue {
@@ -145,6 +148,12 @@ Result<bool> AmqpConnection::NextFrame(amqp_frame_t* frame) {
 
 bool AmqpConnection::HasBuffered() const {
   return amqp_data_in_buffer(conn_) || amqp_frames_enqueued(conn_);
+}
+
+void AmqpConnection::Cork(bool on) {
+  int fd = amqp_get_sockfd(conn_);
+  int v = on ? 1 : 0;
+  if (fd >= 0) (void)::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, sizeof v);
 }
 
 void AmqpConnection::ReleaseBuffers() { amqp_maybe_release_buffers(conn_); }

@@ -44,6 +44,9 @@ class AmqpConnection {
   [[nodiscard]] Result<bool> NextFrame(amqp_frame_t* frame);
   // Frames already read from the socket but not yet returned by NextFrame.
   bool HasBuffered() const;
+  // TCP_CORK on the socket: while corked, the frames of many publishes leave in full segments
+  // rather than one small segment per message (uncorking sends what is left at once).
+  void Cork(bool on);
   void ReleaseBuffers();
   // Answers a server-initiated channel.close / connection.close.
   void AcknowledgeClose(const amqp_frame_t& frame);

@@ -64,6 +64,14 @@ void Publisher::Enqueue(std::vector<MessagePtr> messages) {
 }
 
 void Publisher::SendWaiting() {
+  // Several messages: their frames leave together (see AmqpConnection::Cork).
+  const bool cork = connected() && waiting_.size() > 1;
+  if (cork) conn()->Cork(true);
+  SendWaitingFrames();
+  if (cork && connected()) conn()->Cork(false);
+}
+
+void Publisher::SendWaitingFrames() {
   while (ready_ && connected() && !waiting_.empty() &&
          unconfirmed_.size() < static_cast<size_t>(options().confirm_window)) {
     MessagePtr m = waiting_.front();

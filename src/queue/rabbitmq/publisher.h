@@ -54,6 +54,7 @@ class Publisher final : public IoLoop {
   // Queues the messages on the I/O thread (or fails them when the loop has stopped).
   void Enqueue(std::vector<MessagePtr> messages);
   void SendWaiting();
+  void SendWaitingFrames();
   void Confirm(uint64_t tag, bool multiple, bool ack);
 
   Status OnConnected() override;
