@@ -16,6 +16,18 @@ Publisher::Publisher(AmqpUrl url, RabbitMqOptions options)
 
 Publisher::~Publisher() { Stop(); }
 
+void Publisher::BatchDone::Set(size_t i, Status st) {
+  std::lock_guard lock(mu);
+  results[i] = std::move(st);
+  if (--remaining == 0) cv.notify_all();
+}
+
+std::vector<Status> Publisher::BatchDone::Wait() {
+  std::unique_lock lock(mu);
+  cv.wait(lock, [&] { return remaining == 0; });
+  return std::move(results);
+}
+
 Status Publisher::Publish(const std::string& physical_queue, std::string_view payload,
                           const MessageMeta& meta) {
   auto m = std::make_shared<Message>();
@@ -23,38 +35,37 @@ Status Publisher::Publish(const std::string& physical_queue, std::string_view pa
   m->payload = std::string(payload);
   m->meta = meta;
   m->deadline = Clock::now() + options().publish_timeout;
-  std::future<Status> done = m->done.get_future();
+  auto done = std::make_shared<BatchDone>(1);
+  m->batch = done;
   Enqueue({std::move(m)});
-  return done.get();
+  return std::move(done->Wait()[0]);
 }
 
 std::vector<Status> Publisher::PublishBatch(std::vector<OutgoingMessage> batch) {
+  if (batch.empty()) return {};
   const Clock::time_point deadline = Clock::now() + options().publish_timeout;
+  auto done = std::make_shared<BatchDone>(batch.size());
   std::vector<MessagePtr> messages;
-  std::vector<std::future<Status>> done;
   messages.reserve(batch.size());
-  done.reserve(batch.size());
-  for (OutgoingMessage& o : batch) {
+  for (size_t i = 0; i < batch.size(); ++i) {
     auto m = std::make_shared<Message>();
-    m->queue = std::move(o.queue);
-    m->payload = std::move(o.payload);
-    m->meta = std::move(o.meta);
+    m->queue = std::move(batch[i].queue);
+    m->payload = std::move(batch[i].payload);
+    m->meta = std::move(batch[i].meta);
     m->deadline = deadline;
-    done.push_back(m->done.get_future());
+    m->batch = done;
+    m->index = i;
     messages.push_back(std::move(m));
   }
-  if (!messages.empty()) Enqueue(std::move(messages));
-  std::vector<Status> results;
-  results.reserve(done.size());
-  for (std::future<Status>& f : done) results.push_back(f.get());
-  return results;
+  Enqueue(std::move(messages));
+  return done->Wait();
 }
 
 void Publisher::Enqueue(std::vector<MessagePtr> messages) {
   Post([this, messages = std::move(messages)] {
     if (stopped()) {
       for (const MessagePtr& m : messages) {
-        m->done.set_value(Unavailable("the RabbitMQ broker is shut down"));
+        m->Finish(Unavailable("the RabbitMQ broker is shut down"));
       }
       return;
     }
@@ -82,7 +93,7 @@ void Publisher::SendWaitingFrames() {
         return;  // stays first in line for the next connection
       }
       waiting_.pop_front();
-      m->done.set_value(declared);
+      m->Finish(declared);
       continue;
     }
     waiting_.pop_front();
@@ -100,9 +111,9 @@ void Publisher::SendWaitingFrames() {
 void Publisher::Confirm(uint64_t tag, bool multiple, bool ack) {
   auto settle = [&](MessagePtr& m) {
     if (ack) {
-      m->done.set_value(Status::Ok());
+      m->Finish(Status::Ok());
     } else {
-      m->done.set_value(ResourceExhausted(fmt::format(
+      m->Finish(ResourceExhausted(fmt::format(
           "RabbitMQ refused the message for queue '{}': the queue is full (x-max-length {}, "
           "overflow reject-publish) or cannot take messages now; retry later",
           m->queue, options().max_length)));
@@ -174,7 +185,7 @@ std::optional<IoLoop::Clock::time_point> Publisher::NextTimer() {
 void Publisher::OnTimer(Clock::time_point now) {
   auto expire = [&](const MessagePtr& m) {
     if (m->deadline > now) return false;
-    m->done.set_value(Unavailable(fmt::format(
+    m->Finish(Unavailable(fmt::format(
         "RabbitMQ did not confirm the message for queue '{}' within {} ms{}", m->queue,
         options().publish_timeout.count(),
         connected() ? "" : fmt::format(" (not connected: {})", last_error()))));
@@ -185,9 +196,9 @@ void Publisher::OnTimer(Clock::time_point now) {
 }
 
 void Publisher::OnStop() {
-  for (auto& m : waiting_) m->done.set_value(Unavailable("the RabbitMQ broker is shut down"));
+  for (auto& m : waiting_) m->Finish(Unavailable("the RabbitMQ broker is shut down"));
   for (auto& [tag, m] : unconfirmed_) {
-    m->done.set_value(Unavailable("the RabbitMQ broker shut down before the confirm"));
+    m->Finish(Unavailable("the RabbitMQ broker shut down before the confirm"));
   }
   waiting_.clear();
   unconfirmed_.clear();

@@ -16,11 +16,12 @@
 // Thread-safety: Publish from any thread; state below is owned by the I/O thread.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <future>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "queue/message.h"
@@ -42,12 +43,25 @@ class Publisher final : public IoLoop {
   [[nodiscard]] std::vector<Status> PublishBatch(std::vector<OutgoingMessage> batch);
 
  private:
+  // The outcomes of one PublishBatch (or Publish): the caller waits once for all of them,
+  // woken when the last is in, not once per message.
+  struct BatchDone {
+    explicit BatchDone(size_t n) : remaining(n), results(n) {}
+    void Set(size_t i, Status st);
+    std::vector<Status> Wait();
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t remaining;
+    std::vector<Status> results;
+  };
   struct Message {
     std::string queue;
     std::string payload;
     MessageMeta meta;
     Clock::time_point deadline;
-    std::promise<Status> done;
+    std::shared_ptr<BatchDone> batch;
+    size_t index = 0;
+    void Finish(Status st) { batch->Set(index, std::move(st)); }  // exactly once
   };
   using MessagePtr = std::shared_ptr<Message>;
 
