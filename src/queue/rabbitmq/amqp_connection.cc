@@ -108,12 +108,14 @@ Status AmqpConnection::Check(amqp_rpc_reply_t r, amqp_channel_t channel, std::st
 }
 
 Status AmqpConnection::OpenChannel(amqp_channel_t channel) {
+  Cork(false);  // a request that waits for its reply must leave now
   amqp_channel_open(conn_, channel);
   return Check(amqp_get_rpc_reply(conn_), channel, "channel.open");
 }
 
 Result<void*> AmqpConnection::Rpc(amqp_channel_t channel, amqp_method_number_t method,
                                   amqp_method_number_t reply, void* decoded) {
+  Cork(false);  // a request that waits for its reply must leave now
   void* out = amqp_simple_rpc_decoded(conn_, channel, method, reply, decoded);
   RETURN_IF_ERROR(Check(amqp_get_rpc_reply(conn_), channel,
                         fmt::format("method 0x{:08x}", method)));
@@ -151,9 +153,11 @@ bool AmqpConnection::HasBuffered() const {
 }
 
 void AmqpConnection::Cork(bool on) {
+  if (on == corked_) return;
   int fd = amqp_get_sockfd(conn_);
   int v = on ? 1 : 0;
   if (fd >= 0) (void)::setsockopt(fd, IPPROTO_TCP, TCP_CORK, &v, sizeof v);
+  corked_ = on;
 }
 
 void AmqpConnection::ReleaseBuffers() { amqp_maybe_release_buffers(conn_); }

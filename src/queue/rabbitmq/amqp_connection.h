@@ -45,7 +45,8 @@ class AmqpConnection {
   // Frames already read from the socket but not yet returned by NextFrame.
   bool HasBuffered() const;
   // TCP_CORK on the socket: while corked, the frames of many publishes leave in full segments
-  // rather than one small segment per message (uncorking sends what is left at once).
+  // rather than one small segment per message (uncorking sends what is left at once). A request
+  // that waits for its reply (OpenChannel, Rpc) uncorks first.
   void Cork(bool on);
   void ReleaseBuffers();
   // Answers a server-initiated channel.close / connection.close.
@@ -62,6 +63,7 @@ class AmqpConnection {
 
   amqp_connection_state_t conn_ = nullptr;
   bool ok_ = true;
+  bool corked_ = false;
 };
 
 }  // namespace inferline::queue

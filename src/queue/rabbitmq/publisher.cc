@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "queue/rabbitmq/message_codec.h"
 
 namespace inferline::queue {
@@ -15,6 +17,18 @@ Publisher::Publisher(AmqpUrl url, RabbitMqOptions options)
     : IoLoop("publisher", std::move(url), std::move(options)) {}
 
 Publisher::~Publisher() { Stop(); }
+
+Publisher::Message::~Message() {
+  // Dropped without an outcome (a bug, or a loop stopped before it ran its tasks): the caller
+  // must not wait forever.
+  if (!finished && batch) batch->Set(index, Internal("the publisher dropped the message"));
+}
+
+void Publisher::Message::Finish(Status st) {
+  if (finished) return;  // exactly once: a second outcome must not corrupt the batch's count
+  finished = true;
+  batch->Set(index, std::move(st));
+}
 
 void Publisher::BatchDone::Set(size_t i, Status st) {
   std::lock_guard lock(mu);
@@ -75,8 +89,10 @@ void Publisher::Enqueue(std::vector<MessagePtr> messages) {
 }
 
 void Publisher::SendWaiting() {
-  // Several messages: their frames leave together (see AmqpConnection::Cork).
-  const bool cork = connected() && waiting_.size() > 1;
+  // Several messages can go out: their frames leave together (see AmqpConnection::Cork).
+  const size_t room = static_cast<size_t>(options().confirm_window) -
+                      std::min(unconfirmed_.size(), static_cast<size_t>(options().confirm_window));
+  const bool cork = ready_ && connected() && std::min(waiting_.size(), room) > 1;
   if (cork) conn()->Cork(true);
   SendWaitingFrames();
   if (cork && connected()) conn()->Cork(false);

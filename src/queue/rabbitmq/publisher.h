@@ -61,7 +61,9 @@ class Publisher final : public IoLoop {
     Clock::time_point deadline;
     std::shared_ptr<BatchDone> batch;
     size_t index = 0;
-    void Finish(Status st) { batch->Set(index, std::move(st)); }  // exactly once
+    bool finished = false;
+    ~Message();
+    void Finish(Status st);  // the first outcome counts
   };
   using MessagePtr = std::shared_ptr<Message>;
 
