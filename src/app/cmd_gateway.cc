@@ -105,9 +105,10 @@ int RunGateway(const ClusterCommandOptions& opts) {
   return ServeUntilSignal(opts.http, std::move(router), "gateway",
                           [&health] { return health.Failing(); }, [&] {
     gw.Stop();
-    // Admissions still in flight finish their Redis calls and record writes while the gateway
-    // and the HTTP server they call back into still exist (a callback may start the next step,
-    // hence Redis again after the writes).
+    // Redis calls and record writes still in flight (admissions cut off by the grace period)
+    // finish while the gateway and the HTTP server their callbacks use still exist; the
+    // coroutines they would resume no longer run, so a reservation made then is left to the
+    // reconciliation of reservations without a record (as a crash would leave it).
     redis_client->DrainAsync();
     (*store)->FlushWrites();
     redis_client->DrainAsync();
