@@ -97,13 +97,15 @@ auto RedisClient::WithConnection(Fn&& fn) -> decltype(fn(std::declval<RedisConne
     // still run the command.
     if (!dead || timed_out || !reused || attempt > 0) return result;
     // The server closed a pooled connection (e.g. it restarted): the others are likely dead too.
-    std::vector<std::unique_ptr<RedisConnection>> stale;
-    {
-      std::lock_guard lock(mu_);
-      open_ -= idle_.size();
-      stale.swap(idle_);
-    }
+    DropIdle();
   }
+}
+
+void RedisClient::DropIdle() {
+  std::vector<std::unique_ptr<RedisConnection>> stale;  // closed after the lock is released
+  std::lock_guard lock(mu_);
+  open_ -= idle_.size();
+  stale.swap(idle_);
 }
 
 Result<Reply> RedisClient::Command(const std::vector<std::string>& args) {
@@ -319,10 +321,7 @@ std::vector<Result<std::vector<Reply>>> RedisClient::RunBatch(std::vector<AsyncC
     // As in WithConnection: never resend after a timeout (the server may run the batch late).
     if (dead && !timed_out && reused && attempt == 0 && !any_reply) {
       // The server closed a pooled connection (e.g. it restarted) before running anything.
-      std::vector<std::unique_ptr<RedisConnection>> stale;
-      std::lock_guard lock(mu_);
-      open_ -= idle_.size();
-      stale.swap(idle_);
+      DropIdle();
       continue;
     }
     for (size_t i = 0; i < batch.size(); ++i) {

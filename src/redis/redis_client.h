@@ -107,6 +107,8 @@ class RedisClient {
   };
   Result<Lease> Acquire();
   void Release(std::unique_ptr<RedisConnection> conn);
+  // Closes every idle pooled connection (after one turned out dead: the server restarted).
+  void DropIdle();
   // Runs fn on a pooled connection; retries once on a fresh one when a reused connection turns
   // out to be dead.
   template <class Fn>

@@ -126,16 +126,15 @@ std::vector<WindowUsage> UsageOf(const UsageNumbers& n, const Limits& limits, Ti
         break;
       case Window::kDailyRequests:
       case Window::kDailyTokens:
-        wu.used = n.daily[at];
-        wu.reserved = n.daily[at + 1];
-        wu.resets_at = DayStart(periods.day + 1);
-        break;
       case Window::kMonthlyRequests:
-      case Window::kMonthlyTokens:
-        wu.used = n.monthly[at];
-        wu.reserved = n.monthly[at + 1];
-        wu.resets_at = MonthStart(periods.month + 1);
+      case Window::kMonthlyTokens: {
+        const bool daily = w == Window::kDailyRequests || w == Window::kDailyTokens;
+        const int64_t* c = daily ? n.daily : n.monthly;
+        wu.used = c[at];
+        wu.reserved = c[at + 1];
+        wu.resets_at = daily ? DayStart(periods.day + 1) : MonthStart(periods.month + 1);
         break;
+      }
     }
     if (wu.limit) wu.remaining = std::max<int64_t>(0, *wu.limit - wu.used - wu.reserved);
     out.push_back(wu);

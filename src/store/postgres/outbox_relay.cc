@@ -43,10 +43,7 @@ Status OutboxRelay::Start() {
   if (wake_fds_[0] < 0 && ::pipe2(wake_fds_, O_CLOEXEC | O_NONBLOCK) != 0) {
     return Internal("outbox relay: cannot create its wake-up pipe");
   }
-  char drain[64];
-  while (::read(wake_fds_[0], drain, sizeof drain) > 0) {
-  }  // a previous Stop's byte
-  wake_pending_.store(false);
+  DrainWakeups();  // a previous Stop's byte
   stopping_ = false;
   thread_ = std::thread([this] { Loop(); });
   return Status::Ok();
@@ -114,6 +111,16 @@ void OutboxRelay::Wake() {
   }
 }
 
+void OutboxRelay::DrainWakeups() {
+  char drain[64];
+  while (::read(wake_fds_[0], drain, sizeof drain) > 0) {
+  }
+  // Cleared after the drain and before the next pass claims rows: a Wake before this point is
+  // for a row that pass will see; one after it writes a new byte, so the next Wait returns at
+  // once and no row is left waiting for the poll.
+  wake_pending_.store(false);
+}
+
 void OutboxRelay::Wait(std::chrono::milliseconds timeout, bool wakes) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
@@ -121,13 +128,7 @@ void OutboxRelay::Wait(std::chrono::milliseconds timeout, bool wakes) {
         deadline - std::chrono::steady_clock::now());
     pollfd fd{wake_fds_[0], POLLIN, 0};
     if (left.count() <= 0 || ::poll(&fd, 1, static_cast<int>(left.count())) <= 0) return;
-    char drain[64];
-    while (::read(wake_fds_[0], drain, sizeof drain) > 0) {
-    }
-    // Cleared after the drain and before the next pass claims rows: a Wake before this point
-    // is for a row that pass will see; one after it writes a new byte, so the next Wait
-    // returns at once and no row is left waiting for the poll.
-    wake_pending_.store(false);
+    DrainWakeups();
     // A backoff after a failed pass is not cut short by new rows (they wait for the retry),
     // only by Stop.
     if (wakes || stopping_) return;

@@ -65,6 +65,8 @@ class OutboxRelay {
   void Loop();
   // Sleeps until `timeout` passes or Stop; with `wakes`, also until Wake.
   void Wait(std::chrono::milliseconds timeout, bool wakes);
+  // Empties the wake-up pipe and clears wake_pending_.
+  void DrainWakeups();
 
   PostgresOptions db_;
   queue::Broker& broker_;
