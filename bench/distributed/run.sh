@@ -13,7 +13,9 @@
 #
 # Env: DURATION (10s), CONNECTIONS (64), WRK_THREADS (2), SERVER_THREADS (2: the gateway's HTTP
 # io threads), RUNS (100 sync requests), MAX_TOKENS (8), ENGINE_THREADS (1),
-# PG_FSYNC (1: PostgreSQL with fsync and synchronous_commit on; 0: off, as the tests run it).
+# PG_FSYNC (1: PostgreSQL with fsync and synchronous_commit on; 0: off, as the tests run it),
+# PG_SETTINGS (extra PostgreSQL settings, space-separated NAME=VALUE), PG_STATEMENTS (1: print
+# PostgreSQL's time per statement over the admission run, from pg_stat_statements).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -63,6 +65,8 @@ echo "== starting RabbitMQ, PostgreSQL (fsync=$PG_FSYNC) and Redis" >&2
 RABBITMQ_URL="$(sed -n 's/^url=//p' "$TMP/rabbitmq.state")"
 PG_ARGS=(--url-file "$TMP/pg.url")
 [[ "$PG_FSYNC" == 1 ]] && PG_ARGS+=(--fsync)
+for setting in ${PG_SETTINGS:-}; do PG_ARGS+=(--set "$setting"); done
+[[ "${PG_STATEMENTS:-0}" == 1 ]] && PG_ARGS+=(--set shared_preload_libraries=pg_stat_statements)
 "$BUILD/bin/inferline_postgres_server" "${PG_ARGS[@]}" >"$TMP/pg.log" 2>&1 &
 PIDS+=($!)
 wait_for_file "$TMP/pg.url"
@@ -99,6 +103,10 @@ code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$GATEWAY
 echo "== inferline gateway POST /v1/requests, $SERVER_THREADS io threads, no worker" >&2
 # CPU of the servers over the run (wrk's own is not counted: it exits before the second read).
 SERVERS=(inferline postgres beam.smp redis-server)
+if [[ "${PG_STATEMENTS:-0}" == 1 ]]; then
+  psql -q "$POSTGRES_URL" -c 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements' \
+    -c 'SELECT pg_stat_statements_reset()' >/dev/null
+fi
 CPU_BEFORE="$(cpu_snapshot "${SERVERS[@]}")"
 OURS_OUT="$(INFERLINE_BENCH_KEY="$KEY" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" \
   -s "$ROOT/bench/platform/post_request.lua" "http://127.0.0.1:$GATEWAY_PORT")"
@@ -117,6 +125,10 @@ for _ in $(seq 1 600); do
   sleep 0.5
 done
 echo "outbox rows published: $published of $((ACCEPTED + 1))" >&2
+if [[ "${PG_STATEMENTS:-0}" == 1 ]]; then
+  echo "== PostgreSQL statements over the run (us per accepted request)"
+  psql -q "$POSTGRES_URL" -P pager=off -c "SELECT round((total_exec_time * 1000 / $ACCEPTED)::numeric, 1) AS us_per_request, calls, round((total_exec_time * 1000 / calls)::numeric, 1) AS us_per_call, left(regexp_replace(query, '\s+', ' ', 'g'), 90) AS query FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12"
+fi
 
 # --- Sync latency: one worker and one collector join. The queue still holds the requests
 # accepted above; the test drains it first (they are 8-token requests) by waiting for the

@@ -15,6 +15,7 @@ store::PostgresOptions PostgresOptionsFrom(const ClusterOptionValues& v) {
   store::PostgresOptions o;
   o.url = v.postgres_url.empty() ? "postgresql://127.0.0.1:5432/inferline" : v.postgres_url;
   o.pool_size = static_cast<int>(v.postgres_pool_size);
+  o.writers = static_cast<int>(v.postgres_writers);
   return o;
 }
 

@@ -157,6 +157,10 @@ Status PostgresServer::Launch() {
       args.push_back(c);
     }
   }
+  for (const std::string& c : options_.settings) {
+    args.push_back("-c");
+    args.push_back(c);
+  }
   ASSIGN_OR_RETURN(pid_, Spawn(args, dir_ + "/server.log", as));
   return Status::Ok();
 }

@@ -21,6 +21,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -29,6 +30,7 @@ namespace inferline::store::testing {
 struct PostgresServerOptions {
   bool fsync = false;  // true: the server's durable defaults (for benchmarks of commits)
   int max_connections = 300;
+  std::vector<std::string> settings;  // extra `-c NAME=VALUE` server settings
   std::chrono::seconds start_timeout{60};
   // Where initdb and postgres live; the environment variable INFERLINE_POSTGRES_BIN overrides.
   std::string bin_dir = "/usr/lib/postgresql/15/bin";

@@ -2,7 +2,8 @@
 // shell scripts and ctest fixtures shared by several tests, prints its URL, and runs until
 // SIGTERM or SIGINT, then stops the server and removes its folder.
 //
-//   inferline_postgres_server [--fsync] [--database NAME] [--no-migrate] [--url-file PATH]
+//   inferline_postgres_server [--fsync] [--set NAME=VALUE]... [--database NAME] [--no-migrate]
+//                             [--url-file PATH]
 //
 // The URL (postgresql://postgres@127.0.0.1:PORT/NAME, database migrated unless --no-migrate)
 // goes to stdout and, with --url-file, into PATH once the server is ready, so a FIXTURES_SETUP
@@ -28,6 +29,8 @@ int main(int argc, char** argv) {
     std::string a = argv[i];
     if (a == "--fsync") {
       options.fsync = true;
+    } else if (a == "--set" && i + 1 < argc) {
+      options.settings.push_back(argv[++i]);  // e.g. shared_preload_libraries=pg_stat_statements
     } else if (a == "--no-migrate") {
       migrate = false;
     } else if (a == "--database" && i + 1 < argc) {
@@ -35,7 +38,7 @@ int main(int argc, char** argv) {
     } else if (a == "--url-file" && i + 1 < argc) {
       url_file = argv[++i];
     } else {
-      fmt::print(stderr, "usage: {} [--fsync] [--database NAME] [--no-migrate] "
+      fmt::print(stderr, "usage: {} [--fsync] [--set NAME=VALUE]... [--database NAME] [--no-migrate] "
                  "[--url-file PATH]\n", argv[0]);
       return 2;
     }
