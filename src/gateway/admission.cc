@@ -16,10 +16,6 @@ using std::chrono::milliseconds;
 
 namespace {
 
-int64_t UnixSeconds(store::Time t) {
-  return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
-}
-
 std::string InputJson(const GenerationRequest& r) {
   if (r.kind == protocol::RequestKind::kCompletion) return json::serialize(json::string(r.prompt));
   json::array msgs;
@@ -291,17 +287,6 @@ PendingAdmission Admission::Pending(const Principal& principal, const Generation
   return PendingAdmission{std::move(a), std::move(rec), std::move(outbox), std::move(msg)};
 }
 
-std::string Admission::QueuedEvent(const Admitted& a) {
-  json::object queued{{"request_id", a.request_id},
-                      {"status", "queued"},
-                      {"model", a.model->name},
-                      {"prompt_tokens", a.prompt_tokens},
-                      {"max_tokens", a.prompt.max_tokens},
-                      {"reserved_tokens", a.reserved_tokens},
-                      {"created", UnixSeconds(a.created_at)}};
-  return json::serialize(queued);
-}
-
 AdmitStart Admission::Begin(const Principal& principal, const GenerationRequest& request,
                             events::EventCallback on_event) {
   Admitted a;
@@ -323,14 +308,8 @@ AdmitStart Admission::Begin(const Principal& principal, const GenerationRequest&
     }
     a.subscription = std::move(sub->subscription);
   }
-  PendingAdmission pending = Pending(principal, request, std::move(a));
-  Result<int64_t> published = bus_.Publish(pending.admitted.request_id, events::EventType::kQueued,
-                                           QueuedEvent(pending.admitted));
-  if (!published.ok()) {
-    log::WarnFor(pending.admitted.request_id, "publishing the queued event failed: {}",
-                 published.status().message());
-  }
-  start.pending = std::move(pending);
+  // No `queued` event goes to the bus: the events route derives it from the record.
+  start.pending = Pending(principal, request, std::move(a));
   return start;
 }
 
@@ -350,20 +329,8 @@ void Admission::BeginAsync(const Principal& principal, const GenerationRequest& 
           done(std::move(start));
           return;
         }
-        auto pending =
-            std::make_shared<PendingAdmission>(Pending(principal, request, std::move(*a)));
-        const std::string id = pending->admitted.request_id;
-        bus_.PublishAsync(id, events::EventType::kQueued, QueuedEvent(pending->admitted),
-                          [pending, done](Result<int64_t> published) {
-                            if (!published.ok()) {
-                              log::WarnFor(pending->admitted.request_id,
-                                           "publishing the queued event failed: {}",
-                                           published.status().message());
-                            }
-                            AdmitStart start;
-                            start.pending = std::move(*pending);
-                            done(std::move(start));
-                          });
+        start.pending = Pending(principal, request, std::move(*a));
+        done(std::move(start));
       });
 }
 

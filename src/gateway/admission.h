@@ -3,12 +3,12 @@
 //
 //   model known? -> count prompt tokens with the model's tokenizer -> default / check max_tokens
 //   against the context -> QuotaLedger::Reserve(prompt + max_tokens, 1 request) over every
-//   window at once -> publish the `queued` event -> Store::CreateRequest(record + queue message,
-//   one atomic step)
+//   window at once -> Store::CreateRequest(record + queue message, one atomic step)
 //
-// Any failure after the reservation refunds it. `queued` is published before the record is
-// written so that it is always the stream's first event (a worker may pick the request up the
-// moment the record commits); if the write then fails, a `failed` event closes the stream.
+// Any failure after the reservation refunds it; if the write fails, a `failed` event closes the
+// request's stream. The `queued` event is not published: every request's event stream starts
+// with it, so the events route derives it from the record (id 1, the bus's events follow it),
+// which spares admission a bus call per request.
 // Callers that want the request's events (sync completions, streaming) pass a callback and get
 // the subscription back, made before any worker can see the request, so nothing is missed.
 //
@@ -79,7 +79,8 @@ struct AdmitOutcome {
   AdmitFailure failure;  // when !admitted
 };
 
-// A request reserved and announced (`queued`), waiting to be recorded.
+// A request reserved, waiting to be recorded. Admission publishes no `queued` event: the
+// events route derives it from the record (Gateway::StreamEvents).
 struct PendingAdmission {
   Admitted admitted;
   store::RequestRecord record;
@@ -108,18 +109,16 @@ class Admission {
   AdmitStart Begin(const Principal& principal, const GenerationRequest& request,
                    events::EventCallback on_event = {});
   AdmitOutcome Finish(PendingAdmission pending, const Status& created);
-  // Begin without blocking, for event loops: the reservation and the `queued` event go through
-  // the ledger's and the bus's asynchronous forms, and `done` gets what Begin would return, on
-  // one of their threads (or on the caller's, before this returns, for a refusal decided
-  // here). Takes no event callback: subscribing blocks. `principal` and `request` must stay
+  // Begin without blocking, for event loops: the reservation goes through the ledger's
+  // asynchronous form, and `done` gets what Begin would return, on one of its threads (or on
+  // the caller's, before this returns, for a refusal decided here). Takes no event callback: subscribing blocks. `principal` and `request` must stay
   // alive until `done` has run. Finish may block (a failed write refunds): run it where
   // blocking is allowed unless NonBlocking().
   void BeginAsync(const Principal& principal, const GenerationRequest& request,
                   std::function<void(AdmitStart)> done);
   // True when BeginAsync spares its caller every wait and the store records without blocking.
   bool Asynchronous() const {
-    return ledger_.ReservesWithoutBlocking() && bus_.PublishesWithoutBlocking() &&
-           store_.CreatesWithoutBlocking();
+    return ledger_.ReservesWithoutBlocking() && store_.CreatesWithoutBlocking();
   }
   // True when Begin and Finish never block and the store records without blocking
   // (AdmissionOptions::in_process_seams): they may then run on an HTTP I/O thread.
@@ -148,13 +147,12 @@ class Admission {
   void Refund(const std::string& request_id);
   // Begin's steps. Check: the model, the prompt and the queue (a refusal, or `a` filled in up to
   // the reservation). Reserved: the ledger's answer (false: `start` holds the refusal).
-  // Pending: the record, the queue message and its outbox row. QueuedEvent: the event's data.
+  // Pending: the record, the queue message and its outbox row.
   std::optional<AdmitStart> Check(const GenerationRequest& request, Admitted* a) const;
   bool Reserved(Result<quota::QuotaLedger::ReserveReport> reported, Admitted& a,
                 AdmitStart& start);
   PendingAdmission Pending(const Principal& principal, const GenerationRequest& request,
                            Admitted a) const;
-  static std::string QueuedEvent(const Admitted& a);
 
   store::Store& store_;
   quota::QuotaLedger& ledger_;

@@ -179,20 +179,22 @@ TEST_F(AdmissionTest, QuotaRefusalNamesTheWindowAndKeepsNothing) {
   EXPECT_EQ(refused.failure.result, "rate_limited");
 }
 
-TEST_F(AdmissionTest, QueuedIsTheFirstEventAndSubscribersSeeIt) {
+// The subscription is made before the record exists, so the first bus event a worker publishes
+// reaches it; admission itself publishes nothing (`queued` is derived from the record).
+TEST_F(AdmissionTest, SubscribesBeforeRecordingAndPublishesNothing) {
   EventLog log;
   auto out = admission_.Admit(User("erin"), Completion("Let there be light", 4), log.Callback());
   ASSERT_TRUE(out.admitted);
   EXPECT_TRUE(out.admitted->subscription.active());
+  EXPECT_TRUE(log.Events().empty());
+  ASSERT_TRUE(p_.bus->Publish(out.admitted->request_id, events::EventType::kStarted, "{}").ok());
   const std::vector<events::Event> seen = log.Events();
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].id, 1);
-  EXPECT_EQ(seen[0].type, events::EventType::kQueued);
-  EXPECT_NE(seen[0].data.find(out.admitted->request_id), std::string::npos);
+  EXPECT_EQ(seen[0].type, events::EventType::kStarted);
 }
 
-
-// The two halves the I/O-thread path uses: Begin reserves and announces, the write happens
+// The two halves the I/O-thread path uses: Begin reserves, the write happens
 // elsewhere, Finish takes its Status. A failed write refunds the reservation, closes the event
 // stream with `failed` and records nothing.
 TEST_F(AdmissionTest, BeginThenAFailedWriteRefundsAndClosesTheStream) {
@@ -214,9 +216,8 @@ TEST_F(AdmissionTest, BeginThenAFailedWriteRefundsAndClosesTheStream) {
   EXPECT_TRUE(p_.ledger->ListReservations()->empty());  // refunded
   EXPECT_EQ(p_.store->GetRequest(id).status().code(), StatusCode::kNotFound);
   const std::vector<events::Event> seen = log.Events();
-  ASSERT_EQ(seen.size(), 2u);
-  EXPECT_EQ(seen[0].type, events::EventType::kQueued);
-  EXPECT_EQ(seen[1].type, events::EventType::kFailed);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].type, events::EventType::kFailed);
 
   // And a write that succeeds: recorded, queued, the reservation kept.
   start = inline_admission.Begin(User("frank"), Completion("And the morning", 6));
@@ -268,12 +269,13 @@ class ThreadedLedger final : public quota::QuotaLedger {
 };
 
 // BeginAsync: the reservation answered on another thread, then the same outcome as Begin: a
-// pending admission whose record and message match the request, `queued` published once; or
-// the quota refusal, with nothing kept.
+// pending admission whose record and message match the request, nothing published (the events
+// route derives `queued` from the record); or the quota refusal, with nothing kept.
 TEST_F(AdmissionTest, BeginAsyncReservesOnTheLedgersThreadWithBeginsOutcome) {
   ThreadedLedger ledger(*p_.ledger);
   Admission async(*p_.store, ledger, *p_.bus, p_.models, {.default_max_tokens = 8});
-  EXPECT_FALSE(async.Asynchronous());  // the embedded bus publishes in place
+  // This ledger answers on its own threads and the SQLite store records without blocking.
+  EXPECT_TRUE(async.Asynchronous());
   quota::Limits limits;
   limits.tokens_per_day = 20;
   Principal u = User("grace", limits);
@@ -293,7 +295,7 @@ TEST_F(AdmissionTest, BeginAsyncReservesOnTheLedgersThreadWithBeginsOutcome) {
   EXPECT_FALSE(p.admitted.usage.empty());
   auto described = p_.bus->Describe(p.admitted.request_id);
   ASSERT_TRUE(described.ok());
-  EXPECT_EQ(described->last_id, 1);  // `queued`, once
+  EXPECT_FALSE(described->exists);
   EXPECT_EQ(p_.ledger->ListReservations()->size(), 1u);
 
   AdmitStart second = begin(r);  // 2 x (prompt + 10) > 20

@@ -143,6 +143,22 @@ std::string StatusEventData(const store::RequestRecord& rec) {
   return json::serialize(o);
 }
 
+std::string QueuedEventData(const store::RequestRecord& rec) {
+  json::object o{{"request_id", rec.id},
+                 {"status", "queued"},
+                 {"model", rec.model}};
+  o["prompt_tokens"] = rec.prompt_tokens;
+  // max_tokens as admission settled it, from the stored parameters (absent if unreadable).
+  if (std::optional<json::object> params = ParseData(rec.params_json)) {
+    if (const json::value* m = params->if_contains("max_tokens"); m && m->is_int64()) {
+      o["max_tokens"] = m->as_int64();
+    }
+  }
+  o["reserved_tokens"] = rec.reserved_tokens;
+  o["created"] = UnixSeconds(rec.created_at);
+  return json::serialize(o);
+}
+
 json::object RequestDocument(const store::RequestRecord& rec) {
   json::object o;
   o["id"] = rec.id;

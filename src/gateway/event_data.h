@@ -47,8 +47,11 @@ events::EventType TerminalEventFor(store::RequestStatus s);
 // The data of a terminal event synthesized from a stored record (history lost, e.g. after a
 // restart), in the same shape the collector publishes.
 std::string TerminalEventData(const store::RequestRecord& rec);
-// The data of a `queued` / `started` event synthesized from an open record.
+// The data of a `started` event synthesized from a running record (history lost).
 std::string StatusEventData(const store::RequestRecord& rec);
+// The data of a request's first event, `queued` (SSE id 1), which the events route derives from
+// the record: admission does not publish it.
+std::string QueuedEventData(const store::RequestRecord& rec);
 
 // GET /v1/requests/{id}.
 boost::json::object RequestDocument(const store::RequestRecord& rec);

@@ -2,11 +2,17 @@
 // events, `id:` on every event, replay after Last-Event-ID, keep-alive comments, an idle
 // timeout, and the end of the stream after the terminal event.
 //
+// Every stream starts with `queued`, id 1, which this route derives from the record (admission
+// does not publish it); the bus's events follow it, bus id n as SSE id n + 1. So
+// Last-Event-ID: k replays the bus after k - 1, and a client without one (or with 0) gets
+// `queued` first.
+//
 // When the bus no longer holds the request's history (a restart, or retention ran out), the
 // stream is synthesized from the stored record: a finished request gets its terminal event
-// (id = the client's last id + 1); an open one gets a `queued` / `started` event with id 0
-// (so a reconnect replays the whole new stream of a request re-run after a crash) followed by
-// live events, and the record is re-read every second in case the result was missed.
+// (id = the client's last id + 1); a running one gets a `started` event with id 1 (so a
+// reconnect replays the whole new stream of a request re-run after a crash) followed by live
+// events, and the record is re-read every second in case the result was missed. A queued
+// request has no bus events yet; its record is re-read at the keep-alive period instead.
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
@@ -57,9 +63,10 @@ Gateway::Task Gateway::StreamEvents(Ctx& ctx) {
   }
 
   const std::string id = rec->id;
+  const int64_t bus_after = after > 1 ? after - 1 : 0;  // SSE id = bus id + 1
   auto inbox = std::make_shared<EventInbox>();
-  Result<events::SubscribeResult> sub =
-      co_await RunBlocking(pool_, [&] { return deps_.bus->Subscribe(id, after, inbox->Callback()); });
+  Result<events::SubscribeResult> sub = co_await RunBlocking(
+      pool_, [&] { return deps_.bus->Subscribe(id, bus_after, inbox->Callback()); });
   if (!sub.ok()) {
     log::ErrorFor(ctx.request_id(), "subscribing to {} failed: {}", id, sub.status().ToString());
     Reject(ctx, Unavailable("events are temporarily unavailable; please retry"));
@@ -69,11 +76,18 @@ Gateway::Task Gateway::StreamEvents(Ctx& ctx) {
 
   http::SseWriter sse(ctx);
   bool ok = co_await sse.Start();
-  int64_t last_sent = after;
+  int64_t last_sent = after;  // SSE ids
   bool ended = false;
-  // The bus knows nothing of this request: its history is gone.
+  if (ok && after < 1) {
+    ok = co_await sse.Send(events::EventTypeName(events::EventType::kQueued), "1",
+                           QueuedEventData(*rec));
+    last_sent = 1;
+  }
+  // The bus knows nothing of this request: nothing happened yet (queued), or its history is
+  // gone.
   const bool history_gone = sub->last_id == 0 && !sub->terminal;
   bool watch_store = false;
+  SteadyClock::duration watch_every = std::chrono::seconds(1);
   auto send_terminal_from = [&](const store::RequestRecord& r) -> asio::awaitable<bool> {
     std::string data = TerminalEventData(r);
     std::string event_id = std::to_string(last_sent + 1);
@@ -83,14 +97,14 @@ Gateway::Task Gateway::StreamEvents(Ctx& ctx) {
     if (store::IsTerminal(rec->status)) {
       (void)co_await send_terminal_from(*rec);
       ended = true;
-    } else {
-      events::EventType t = rec->status == store::RequestStatus::kRunning
-                                ? events::EventType::kStarted
-                                : events::EventType::kQueued;
-      std::string data = StatusEventData(*rec);
-      ok = co_await sse.Send(events::EventTypeName(t), "0", data);
-      last_sent = 0;
+    } else if (rec->status == store::RequestStatus::kRunning) {
+      ok = co_await sse.Send(events::EventTypeName(events::EventType::kStarted), "1",
+                             StatusEventData(*rec));
+      last_sent = 1;
       watch_store = true;
+    } else {
+      watch_store = true;  // in case its events are lost before this subscription sees them
+      watch_every = options_.sse_keepalive;
     }
   } else if (store::IsTerminal(rec->status) && !sub->terminal) {
     watch_store = true;  // finalized, terminal event not yet (or no longer) on the bus
@@ -100,9 +114,8 @@ Gateway::Task Gateway::StreamEvents(Ctx& ctx) {
   auto last_event = SteadyClock::now();
   while (ok && !ended) {
     for (auto& ev : inbox->Drain()) {
-      std::string event_id = std::to_string(ev.id);
-      ok = co_await sse.Send(events::EventTypeName(ev.type), event_id, ev.data);
-      last_sent = ev.id;
+      ok = co_await sse.Send(events::EventTypeName(ev.type), std::to_string(ev.id + 1), ev.data);
+      last_sent = ev.id + 1;
       last_activity = last_event = SteadyClock::now();
       if (!ok || events::IsTerminal(ev.type)) {
         ended = events::IsTerminal(ev.type);
@@ -111,8 +124,7 @@ Gateway::Task Gateway::StreamEvents(Ctx& ctx) {
     }
     // A stream that had ended when we subscribed was replayed in full: nothing more will come.
     if (!ok || ended || sub->terminal) break;
-    auto tick = watch_store ? std::min<SteadyClock::duration>(std::chrono::seconds(1),
-                                                               options_.sse_keepalive)
+    auto tick = watch_store ? std::min<SteadyClock::duration>(watch_every, options_.sse_keepalive)
                             : SteadyClock::duration(options_.sse_keepalive);
     WaitResult w = co_await inbox->Wait(tick);
     if (w == WaitResult::kCancelled || ctx.stopping()) break;
@@ -129,9 +141,9 @@ Gateway::Task Gateway::StreamEvents(Ctx& ctx) {
         // Events that arrived meanwhile go first; the record stands in for a missing end.
         bool got_terminal = false;
         for (auto& ev : inbox->Drain()) {
-          std::string event_id = std::to_string(ev.id);
-      ok = co_await sse.Send(events::EventTypeName(ev.type), event_id, ev.data);
-          last_sent = ev.id;
+          ok = co_await sse.Send(events::EventTypeName(ev.type), std::to_string(ev.id + 1),
+                                 ev.data);
+          last_sent = ev.id + 1;
           got_terminal = events::IsTerminal(ev.type);
           if (!ok || got_terminal) break;
         }

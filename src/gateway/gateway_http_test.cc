@@ -168,6 +168,20 @@ TEST_F(GatewayHttpTest, AsyncLifecycleWithEventsAndReplay) {
       {"1", "queued"}, {"2", "started"}, {"3", "token"},
       {"4", "token"},  {"5", "token"},   {"6", "completed"}};
   EXPECT_EQ(evs, want);
+  // `queued` is derived from the record (admission publishes nothing), with what it settled.
+  const std::string body(events->body());
+  const size_t data = body.find("data: ") + 6;
+  json::object queued_data = json::parse(body.substr(data, body.find('\n', data) - data)).as_object();
+  EXPECT_EQ(queued_data["request_id"].as_string(), id);
+  EXPECT_EQ(queued_data["status"], "queued");
+  EXPECT_EQ(queued_data["max_tokens"], 3);
+  EXPECT_EQ(queued_data["reserved_tokens"].as_int64(),
+            queued_data["prompt_tokens"].as_int64() + 3);
+  // Last-Event-ID: 1 (seen `queued`) replays the bus from its first event; 0 is nothing seen.
+  want = {{"2", "started"}, {"3", "token"}, {"4", "token"}, {"5", "token"}, {"6", "completed"}};
+  EXPECT_EQ(EventsOf(Get("/events/" + id, alice_, "Last-Event-ID: 1\r\n")->body()), want);
+  want.insert(want.begin(), {"1", "queued"});
+  EXPECT_EQ(EventsOf(Get("/events/" + id, alice_, "Last-Event-ID: 0\r\n")->body()), want);
   auto replay = Get("/events/" + id, alice_, "Last-Event-ID: 4\r\n");
   want = {{"5", "token"}, {"6", "completed"}};
   EXPECT_EQ(EventsOf(replay->body()), want);
