@@ -39,15 +39,19 @@ class AmqpConnection {
   [[nodiscard]] Status Send(amqp_channel_t channel, amqp_method_number_t method, void* decoded);
   [[nodiscard]] Status Publish(amqp_channel_t channel, const std::string& routing_key,
                                std::string_view body, const amqp_basic_properties_t& props);
-  // The next complete frame without blocking: true and *frame set, or false when none is ready.
-  // A heartbeat is sent when due. Data in *frame lives until ReleaseBuffers.
+  // Publishing many messages without a system call per frame: QueuePublish encodes a message's
+  // frames (basic.publish, content header, body) into this connection's output buffer, and
+  // FlushPublishes writes the buffer out with as few send()s as the socket takes, so a batch
+  // leaves in full segments. (rabbitmq-c's amqp_basic_publish makes one send() per frame: three
+  // per message.) Every other frame this connection sends flushes the buffer first, so frames
+  // keep their order. A failed or timed-out write leaves the connection dead (ok() false).
+  [[nodiscard]] Status QueuePublish(amqp_channel_t channel, const std::string& routing_key,
+                                    std::string_view body, const amqp_basic_properties_t& props);
+  [[nodiscard]] Status FlushPublishes();
+  size_t queued_bytes() const { return out_.size(); }
   [[nodiscard]] Result<bool> NextFrame(amqp_frame_t* frame);
   // Frames already read from the socket but not yet returned by NextFrame.
   bool HasBuffered() const;
-  // TCP_CORK on the socket: while corked, the frames of many publishes leave in full segments
-  // rather than one small segment per message (uncorking sends what is left at once). A request
-  // that waits for its reply (OpenChannel, Rpc) uncorks first.
-  void Cork(bool on);
   void ReleaseBuffers();
   // Answers a server-initiated channel.close / connection.close.
   void AcknowledgeClose(const amqp_frame_t& frame);
@@ -63,7 +67,9 @@ class AmqpConnection {
 
   amqp_connection_state_t conn_ = nullptr;
   bool ok_ = true;
-  bool corked_ = false;
+  std::chrono::milliseconds timeout_{0};  // for a write that the socket does not take
+  std::string out_;                       // frames queued by QueuePublish
+  std::string scratch_;                   // encoding space for one method or header
 };
 
 }  // namespace inferline::queue

@@ -89,13 +89,12 @@ void Publisher::Enqueue(std::vector<MessagePtr> messages) {
 }
 
 void Publisher::SendWaiting() {
-  // Several messages can go out: their frames leave together (see AmqpConnection::Cork).
-  const size_t room = static_cast<size_t>(options().confirm_window) -
-                      std::min(unconfirmed_.size(), static_cast<size_t>(options().confirm_window));
-  const bool cork = ready_ && connected() && std::min(waiting_.size(), room) > 1;
-  if (cork) conn()->Cork(true);
+  // The frames of every message that fits the confirm window go out in one write (see
+  // AmqpConnection::QueuePublish).
   SendWaitingFrames();
-  if (cork && connected()) conn()->Cork(false);
+  if (!connected()) return;
+  Status sent = conn()->FlushPublishes();
+  if (!sent.ok()) MarkBroken(sent);
 }
 
 void Publisher::SendWaitingFrames() {
@@ -114,12 +113,25 @@ void Publisher::SendWaitingFrames() {
     }
     waiting_.pop_front();
     EncodedProperties props(m->meta);
-    uint64_t tag = next_tag_++;
-    unconfirmed_.emplace(tag, m);  // even if the write fails: it may have reached RabbitMQ
-    Status sent = conn()->Publish(kConfirmChannel, m->queue, m->payload, props.get());
+    Status sent = conn()->QueuePublish(kConfirmChannel, m->queue, m->payload, props.get());
     if (!sent.ok()) {
-      MarkBroken(sent);
-      return;
+      if (!connected()) {
+        waiting_.push_front(m);  // nothing of it was queued: first in line for the next one
+        MarkBroken(sent);
+        return;
+      }
+      m->Finish(sent);  // this message cannot be encoded; nothing of it was queued
+      continue;
+    }
+    // Counted from here even if the write fails: it may reach RabbitMQ.
+    unconfirmed_.emplace(next_tag_++, m);
+    // Past the socket's usual buffer, write what is queued (nothing waits on the batch's end).
+    if (conn()->queued_bytes() >= (256u << 10)) {
+      sent = conn()->FlushPublishes();
+      if (!sent.ok()) {
+        MarkBroken(sent);
+        return;
+      }
     }
   }
 }
