@@ -22,7 +22,7 @@ void DeclareClusterOptions(config::Config& cfg, ClusterOptionValues& v) {
              "PostgreSQL: postgresql://user:pass@host:5432/db (or a libpq key=value string)");
   cfg.Int("postgres.pool_size", &v.postgres_pool_size, 8, 1, 1024,
           "PostgreSQL sessions for reads per process");
-  cfg.Int("postgres.writers", &v.postgres_writers, 2, 1, 64,
+  cfg.Int("postgres.writers", &v.postgres_writers, 1, 1, 64,
           "PostgreSQL sessions that group-commit request writes (accepts, starts, results); "
           "each commits whatever queued while its last transaction ran");
   cfg.Secret("redis.url", &v.redis_url,

@@ -39,7 +39,7 @@ struct ClusterOptionValues {
   std::string rabbitmq_queue_prefix;
   std::string postgres_url;
   int64_t postgres_pool_size = 8;
-  int64_t postgres_writers = 2;
+  int64_t postgres_writers = 1;
   std::string redis_url;
   bool quota_fail_open = false;
   std::string admin_key;

@@ -26,8 +26,10 @@ struct PostgresOptions {
   std::chrono::milliseconds statement_timeout{30000};
   // Group commit of request writes (accept, start, finalize, cancel): `writers` connections
   // each commit up to max_batch queued writes per transaction. max_batch = 1 gives one
-  // transaction per write.
-  int writers = 2;
+  // transaction per write. One writer makes the largest batches: with two, the distributed
+  // admission benchmark committed about 2.8 writes per transaction and PostgreSQL spent
+  // 15 us more CPU per accepted request (bench/distributed/run.sh, three interleaved pairs).
+  int writers = 1;
   size_t max_batch = 256;
   std::string application_name = "inferline";
   metrics::Registry* metrics = nullptr;  // null: metrics::Registry::Default()
