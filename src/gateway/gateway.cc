@@ -86,9 +86,24 @@ Result<queue::QueueStats> Gateway::QueueStatsFor(const std::string& model) {
   Result<queue::QueueStats> st = deps_.broker->Stats(queue::RequestQueueName(model));
   if (!st.ok()) return st;
   if (options_.backlog_from_store) {
-    Result<int64_t> tokens = deps_.store->OpenReservedTokens(model);
-    if (!tokens.ok()) return tokens.status().Annotate("summing the token backlog");
-    st->backlog_tokens = *tokens;
+    const auto now = std::chrono::steady_clock::now();
+    bool cached = false;
+    {
+      std::lock_guard lock(backlog_mu_);
+      auto it = backlog_sums_.find(model);
+      if (it != backlog_sums_.end() && now < it->second.next) {
+        st->backlog_tokens = it->second.tokens;
+        cached = true;
+      }
+    }
+    if (!cached) {
+      Result<int64_t> tokens = deps_.store->OpenReservedTokens(model);
+      if (!tokens.ok()) return tokens.status().Annotate("summing the token backlog");
+      const auto took = std::chrono::steady_clock::now() - now;
+      std::lock_guard lock(backlog_mu_);
+      backlog_sums_[model] = BacklogSum{*tokens, now + 50 * took};
+      st->backlog_tokens = *tokens;
+    }
   }
   if (auto it = last_depth_.find(model); it != last_depth_.end()) {
     it->second.store(st->ready, std::memory_order_relaxed);

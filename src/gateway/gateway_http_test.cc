@@ -10,6 +10,7 @@
 #include "gateway/testing/test_platform.h"
 #include "http/testing/raw_client.h"
 #include "http/testing/test_server.h"
+#include "store/testing/outage_store.h"
 
 namespace inferline::gateway {
 namespace {
@@ -357,6 +358,53 @@ TEST_F(GatewayHttpTest, AdminKeysUsersAndScaling) {
   auto usage = Get("/v1/admin/usage?from=2020-01-01", admin_);
   EXPECT_EQ(usage->result_int(), 200u);
   EXPECT_EQ(Get("/v1/admin/usage?from=yesterday", admin_)->result_int(), 400u);
+}
+
+// With the backlog summed by the store (PostgreSQL: a scan that grows with the queue), a sum is
+// reused until 50 times its own duration has passed, so a long queue cannot make the scans
+// dominate the database; a cheap sum is redone on the next call.
+TEST(GatewayBacklog, StoreSumIsReusedForFiftyTimesItsDuration) {
+  testing::TestPlatform p;
+  store::testing::OutageStore store(*p.store);
+  store.open_reserved_tokens = 1234;
+  store.open_reserved_delay_ms = 40;  // a sum taking 40 ms is reused for 2 s
+  metrics::Registry registry;
+  GatewayDeps deps;
+  deps.store = &store;
+  deps.ledger = p.ledger.get();
+  deps.broker = p.broker.get();
+  deps.bus = p.bus.get();
+  deps.models = &p.models;
+  deps.plans = &p.plans;
+  deps.registry = &registry;
+  GatewayOptions options;
+  options.backlog_from_store = true;
+  options.scaling_refresh = std::chrono::hours(1);  // the monitor sums once, at the start
+  Gateway gateway(deps, options);
+  http::Router router;
+  gateway.AddRoutes(router);
+  http::testing::TestServer server(std::move(router));
+  const std::string admin = p.AddUser("root", "unlimited", "{}", true);
+  auto scaling = [&] {
+    return Body(*Fetch(server.port(), "GET", "/v1/admin/scaling", {}, Auth(admin)));
+  };
+  const auto start = std::chrono::steady_clock::now();
+  while (store.open_reserved_calls == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the monitor's sum is done
+  EXPECT_EQ(scaling()["backlog_tokens"], 1234);
+  store.open_reserved_tokens = 99;
+  EXPECT_EQ(scaling()["backlog_tokens"], 1234);  // reused
+  EXPECT_EQ(store.open_reserved_calls, 1);
+  ASSERT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(1900))
+      << "the machine stalled: the window was not tested";
+  store.open_reserved_delay_ms = 0;
+  std::this_thread::sleep_until(start + std::chrono::milliseconds(2100));
+  EXPECT_EQ(scaling()["backlog_tokens"], 99);  // recomputed after 50 x 40 ms
+  EXPECT_EQ(scaling()["backlog_tokens"], 99);
+  EXPECT_EQ(store.open_reserved_calls, 3);  // a sum that took ~0 ms is not reused
+  server.server().Shutdown(std::chrono::milliseconds(0));
+  server.server().Wait();
+  gateway.Stop();
 }
 
 TEST_F(GatewayHttpTest, CorsOnlyForListedOrigins) {

@@ -1,14 +1,18 @@
 // OutageStore: a Store that passes every call through to another one, except that while `down`
 // is set, MarkRunning and FinalizeRequest fail with Unavailable, as they do while PostgreSQL is
 // unreachable. For tests of how the worker and the collector ride out a store outage.
+// OpenReservedTokens answers `open_reserved_tokens` after `open_reserved_delay` (the wrapped
+// embedded store does not sum the backlog), counting its calls.
 //
 // Thread-safety: as the wrapped store; `down` may be flipped from any thread.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "store/store.h"
@@ -21,6 +25,9 @@ class OutageStore : public Store {
   std::atomic<bool> down{false};
   std::atomic<int> mark_running_calls{0};
   std::atomic<int> finalize_calls{0};
+  std::atomic<int> open_reserved_calls{0};
+  std::atomic<int64_t> open_reserved_tokens{0};
+  std::atomic<int> open_reserved_delay_ms{0};
 
   Result<bool> MarkRunning(std::string_view id, std::string_view worker_id,
                            Time now) override {
@@ -75,6 +82,12 @@ class OutageStore : public Store {
   Result<std::vector<UsageAggregate>> AggregateUsage(
       const UsageQuery& q) override {
     return inner_.AggregateUsage(q);
+  }
+  Result<int64_t> OpenReservedTokens(std::string_view model) override {
+    (void)model;
+    ++open_reserved_calls;
+    std::this_thread::sleep_for(std::chrono::milliseconds(open_reserved_delay_ms.load()));
+    return open_reserved_tokens.load();
   }
 
  private:
