@@ -81,7 +81,8 @@ int RunGateway(const ClusterCommandOptions& opts) {
     log::Error("cannot start the outbox relay: {}", st.ToString());
     return 1;
   }
-  (*store)->SetOutboxCommitted([r = relay.get()] { r->Wake(); });
+  (*store)->SetOutboxCommitted(
+      [r = relay.get()](store::PostgresStore::CommittedOutbox row) { r->Offer(std::move(row)); });
 
   pc.gateway.max_queue_depth = c.rabbitmq_max_length;
   pc.gateway.backlog_from_store = true;

@@ -19,7 +19,17 @@ const PgStatement kClaim{
     "outbox_claim",
     "SELECT id, queue, payload, message_id, model, tokens, priority FROM outbox "
     "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED"};
+const PgStatement kClaimOlder{
+    "outbox_claim_older",
+    "SELECT id, queue, payload, message_id, model, tokens, priority FROM outbox "
+    "WHERE created_at < $2 ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED"};
 const PgStatement kDelete{"outbox_delete", "DELETE FROM outbox WHERE id = ANY($1::bigint[])"};
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 }  // namespace
 
@@ -57,9 +67,10 @@ void OutboxRelay::Stop() {
   thread_.join();
 }
 
-Result<int> OutboxRelay::RelayOnce(PgConnection& conn) {
+Result<int> OutboxRelay::Sweep(PgConnection& conn, std::optional<int64_t> before_ms) {
   RETURN_IF_ERROR(conn.Exec("BEGIN").status());
-  auto rows = conn.Run(kClaim, MakePgParams(options_.batch_size));
+  auto rows = before_ms ? conn.Run(kClaimOlder, MakePgParams(options_.batch_size, *before_ms))
+                        : conn.Run(kClaim, MakePgParams(options_.batch_size));
   if (!rows.ok()) {
     if (conn.ok()) (void)conn.Exec("ROLLBACK");
     return rows.status();
@@ -103,6 +114,79 @@ Result<int> OutboxRelay::RelayOnce(PgConnection& conn) {
   return published;
 }
 
+void OutboxRelay::Offer(PostgresStore::CommittedOutbox row) {
+  {
+    std::lock_guard lock(handed_mu_);
+    if (handed_.size() >= options_.max_handed) return;  // a sweep takes it later
+    handed_.push_back(Handed{std::move(row), std::chrono::steady_clock::now()});
+  }
+  Wake();
+}
+
+bool OutboxRelay::HasHanded() {
+  std::lock_guard lock(handed_mu_);
+  return !handed_.empty();
+}
+
+Result<int> OutboxRelay::RelayHanded(PgConnection& conn) {
+  // Rows older than this may be swept by another replica: leave them to the sweeps.
+  const int64_t oldest_ms = NowMs() - options_.sweep_after.count() / 2;
+  std::vector<Handed> batch;
+  {
+    std::lock_guard lock(handed_mu_);
+    while (!handed_.empty() && batch.size() < static_cast<size_t>(options_.batch_size)) {
+      Handed h = std::move(handed_.front());
+      handed_.pop_front();
+      if (options_.sweep_after.count() > 0 && h.row.created_at_ms < oldest_ms) continue;
+      batch.push_back(std::move(h));
+    }
+  }
+  if (batch.empty()) return 0;
+  std::vector<queue::OutgoingMessage> out;
+  out.reserve(batch.size());
+  for (Handed& h : batch) {
+    OutboxMessage& m = h.row.message;
+    out.push_back({std::move(m.queue), std::move(m.payload), std::move(m.meta)});
+  }
+  std::vector<Status> results = broker_.PublishBatch(out);
+  std::string ids = "{";
+  int published = 0;
+  Status publish_error;
+  std::vector<Handed> refused;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    Status st = i < results.size() ? results[i] : Internal("the broker gave no answer");
+    if (!st.ok()) {
+      metrics_.outbox_publish_errors_total.Inc();
+      if (publish_error.ok()) {
+        publish_error = st.Annotate(fmt::format("publishing outbox row to {}", out[i].queue));
+      }
+      OutboxMessage& m = batch[i].row.message;
+      m.queue = std::move(out[i].queue);
+      m.payload = std::move(out[i].payload);
+      m.meta = std::move(out[i].meta);
+      refused.push_back(std::move(batch[i]));
+      continue;
+    }
+    if (published++ > 0) ids += ',';
+    ids += std::to_string(batch[i].row.id);
+  }
+  ids += '}';
+  if (!refused.empty()) {  // first in line again, in their order, for after the backoff
+    std::lock_guard lock(handed_mu_);
+    for (auto it = refused.rbegin(); it != refused.rend(); ++it) {
+      handed_.push_front(std::move(*it));
+    }
+  }
+  if (published > 0) {
+    // Published but not deleted: a sweep publishes these rows again (at-least-once).
+    RETURN_IF_ERROR(conn.Run(kDelete, PgParams{ids}).status());
+  }
+  published_.fetch_add(static_cast<uint64_t>(published), std::memory_order_relaxed);
+  metrics_.outbox_published_total.Inc(published);
+  if (!publish_error.ok()) return publish_error;
+  return published;
+}
+
 void OutboxRelay::Wake() {
   if (wake_fds_[1] < 0 || wake_pending_.exchange(true)) return;
   char c = 1;
@@ -138,9 +222,10 @@ void OutboxRelay::Wait(std::chrono::milliseconds timeout, bool wakes) {
 void OutboxRelay::Loop() {
   std::unique_ptr<PgConnection> work;
   std::chrono::milliseconds backoff{0};
+  auto next_sweep = std::chrono::steady_clock::now();
   while (!stopping_) {
     Status st;
-    int published = 0;
+    bool more = false;  // work is left for the next turn at once
     if (!work || !work->CheckAlive()) {
       work.reset();
       auto conn = PgConnection::Connect(db_);
@@ -151,9 +236,20 @@ void OutboxRelay::Loop() {
       }
     }
     if (work) {
-      Result<int> n = RelayOnce(*work);
-      st = n.status();
-      if (n.ok()) published = *n;
+      if (HasHanded()) {
+        st = RelayHanded(*work).status();
+        more = true;
+      } else if (std::chrono::steady_clock::now() >= next_sweep) {
+        std::optional<int64_t> before;
+        if (options_.sweep_after.count() > 0) before = NowMs() - options_.sweep_after.count();
+        Result<int> n = Sweep(*work, before);
+        st = n.status();
+        if (n.ok() && *n >= options_.batch_size) {
+          more = true;  // a backlog: the next batch at once
+        } else {
+          next_sweep = std::chrono::steady_clock::now() + options_.poll_interval;
+        }
+      }
     }
     if (!st.ok()) {
       backoff = std::clamp(backoff * 2, options_.min_backoff, options_.max_backoff);
@@ -162,8 +258,14 @@ void OutboxRelay::Loop() {
       continue;
     }
     backoff = std::chrono::milliseconds{0};
-    if (published < options_.batch_size) Wait(options_.poll_interval, /*wakes=*/true);
+    if (more) continue;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        next_sweep - std::chrono::steady_clock::now());
+    if (left.count() > 0) Wait(left, /*wakes=*/true);
   }
+  // Stopping: the rows handed over last go out now rather than with a later sweep, unless the
+  // broker or the database was failing (the pass could then wait for the publish timeout).
+  if (work && backoff.count() == 0 && HasHanded()) (void)RelayHanded(*work);
 }
 
 }  // namespace inferline::store

@@ -80,20 +80,27 @@ class FlakyBroker final : private MemoryBrokerHolder, public queue::testing::For
 
 constexpr std::string_view kQueue = "inference_requests.tiny";
 
-Status Accept(Store& s, const std::string& id) {
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Records created at `created_ms` (by default long ago: sweeps take such rows at once).
+Status Accept(Store& s, const std::string& id, int64_t created_ms = 1) {
   OutboxMessage m{std::string(kQueue),
                   R"({"request_id":")" + id + R"("})",
                   {.message_id = id, .model = "tiny", .tokens = 21}};
-  return s.CreateRequest(contract::MakeRecord(id, "u", 1), m);
+  return s.CreateRequest(contract::MakeRecord(id, "u", created_ms), m);
 }
 
 // The same through CreateRequestAsync, waiting for its commit.
-void AcceptAsync(Store& s, const std::string& id) {
+void AcceptAsync(Store& s, const std::string& id, int64_t created_ms = 1) {
   OutboxMessage m{std::string(kQueue),
                   R"({"request_id":")" + id + R"("})",
                   {.message_id = id, .model = "tiny", .tokens = 21}};
   std::promise<Status> done;
-  s.CreateRequestAsync(contract::MakeRecord(id, "u", 1), m,
+  s.CreateRequestAsync(contract::MakeRecord(id, "u", created_ms), m,
                        [&done](Status st) { done.set_value(std::move(st)); });
   Status st = done.get_future().get();
   ASSERT_TRUE(st.ok()) << st.ToString();
@@ -121,14 +128,16 @@ TEST(OutboxRelay, PublishesCommittedRowsThenDeletesThem) {
   FlakyBroker broker;
   OutboxRelay relay(pgtest::Options(url), broker, {.poll_interval = 60s});
   ASSERT_TRUE(relay.Start().ok());
-  (*s)->SetOutboxCommitted([&relay] { relay.Wake(); });
-  // Rows accepted after the relay went to sleep wake it through the store's commit hook (the
-  // poll interval is a minute, longer than Eventually waits), blocking and asynchronous writes.
+  (*s)->SetOutboxCommitted(
+      [&relay](PostgresStore::CommittedOutbox row) { relay.Offer(std::move(row)); });
+  // Rows accepted after the relay went to sleep are handed to it through the store's commit
+  // hook (the poll interval is a minute, longer than Eventually waits), from blocking and
+  // asynchronous writes.
   std::this_thread::sleep_for(100ms);
-  for (int i = 0; i < 25; ++i) ASSERT_TRUE(Accept(**s, "r" + std::to_string(i)).ok());
+  for (int i = 0; i < 25; ++i) ASSERT_TRUE(Accept(**s, "r" + std::to_string(i), NowMs()).ok());
   ASSERT_TRUE(Eventually([&] { return Ready(broker) == 25; })) << Ready(broker);
   std::this_thread::sleep_for(100ms);
-  for (int i = 25; i < 50; ++i) AcceptAsync(**s, "r" + std::to_string(i));
+  for (int i = 25; i < 50; ++i) AcceptAsync(**s, "r" + std::to_string(i), NowMs());
   ASSERT_TRUE(Eventually([&] { return Ready(broker) == 50; })) << Ready(broker);
   ASSERT_TRUE(
       Eventually([&] { return pgtest::QueryInt(url, "SELECT count(*) FROM outbox") == 0; }));
@@ -144,13 +153,96 @@ TEST(OutboxRelay, PublishesCommittedRowsThenDeletesThem) {
   EXPECT_EQ((*got)[0].meta.model, "tiny");
 }
 
+// A handed row is published as it was handed over, not read back: what the broker gets is what
+// the hook passed on (here changed on purpose), and the row is deleted after the confirm.
+TEST(OutboxRelay, HandedRowsArePublishedFromMemory) {
+  std::string url = pgtest::FreshDatabase();
+  auto s = PostgresStore::Open(pgtest::Options(url));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  FlakyBroker broker;
+  OutboxRelay relay(pgtest::Options(url), broker, {.poll_interval = 60s});
+  ASSERT_TRUE(relay.Start().ok());
+  (*s)->SetOutboxCommitted([&relay](PostgresStore::CommittedOutbox row) {
+    EXPECT_GT(row.id, 0);
+    row.message.payload = "from memory " + row.message.meta.message_id;
+    relay.Offer(std::move(row));
+  });
+  std::this_thread::sleep_for(100ms);  // the relay's first sweep is done
+  ASSERT_TRUE(Accept(**s, "h0", NowMs()).ok());
+  AcceptAsync(**s, "h1", NowMs());
+  ASSERT_TRUE(Eventually([&] { return Ready(broker) == 2; })) << Ready(broker);
+  ASSERT_TRUE(
+      Eventually([&] { return pgtest::QueryInt(url, "SELECT count(*) FROM outbox") == 0; }));
+  relay.Stop();
+  auto got = broker.Consume(kQueue, {.max_messages = 10});
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[0].payload, "from memory h0");
+  EXPECT_EQ((*got)[1].payload, "from memory h1");
+  EXPECT_EQ(broker.published_ids().size(), 2u);  // once each: deleted, never swept
+}
+
+// Sweeps leave young rows alone (the replica that committed them publishes them from memory),
+// the hand-off gives up on rows past half of sweep_after, and sweeps take rows past it.
+TEST(OutboxRelay, SweepsTakeOnlyRowsOlderThanSweepAfter) {
+  std::string url = pgtest::FreshDatabase();
+  auto s = PostgresStore::Open(pgtest::Options(url));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  FlakyBroker broker;
+  OutboxRelay relay(pgtest::Options(url), broker,
+                    {.poll_interval = 50ms, .sweep_after = 60s});
+  ASSERT_TRUE(relay.Start().ok());
+  const int64_t now = NowMs();
+  ASSERT_TRUE(Accept(**s, "young", now).ok());         // another replica's: not handed
+  ASSERT_TRUE(Accept(**s, "old", now - 70'000).ok());  // a crashed replica's
+  (*s)->SetOutboxCommitted(
+      [&relay](PostgresStore::CommittedOutbox row) { relay.Offer(std::move(row)); });
+  ASSERT_TRUE(Accept(**s, "stale", now - 40'000).ok());  // handed, but past 30 s
+  ASSERT_TRUE(Accept(**s, "fresh", now).ok());           // handed
+  ASSERT_TRUE(Eventually([&] { return Ready(broker) == 2; })) << Ready(broker);
+  std::this_thread::sleep_for(500ms);  // ten sweeps more
+  relay.Stop();
+  std::multiset<std::string> ids = broker.published_ids();
+  EXPECT_EQ(ids, (std::multiset<std::string>{"fresh", "old"}));
+  EXPECT_EQ(pgtest::QueryInt(url, "SELECT count(*) FROM outbox WHERE message_id IN "
+                                  "('young', 'stale')"),
+            2);
+  EXPECT_EQ(pgtest::QueryInt(url, "SELECT count(*) FROM outbox"), 2);
+}
+
+// A handed row the broker refuses stays in the table and in the relay's hands: it is retried
+// after the backoff and published once, with the rest published and deleted meanwhile.
+TEST(OutboxRelay, RefusedHandedRowsAreRetried) {
+  std::string url = pgtest::FreshDatabase();
+  auto s = PostgresStore::Open(pgtest::Options(url));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  FlakyBroker broker;
+  broker.SetRefused({"k2"});
+  OutboxRelay relay(pgtest::Options(url), broker,
+                    {.poll_interval = 60s, .min_backoff = 100ms, .max_backoff = 100ms});
+  ASSERT_TRUE(relay.Start().ok());
+  (*s)->SetOutboxCommitted(
+      [&relay](PostgresStore::CommittedOutbox row) { relay.Offer(std::move(row)); });
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Accept(**s, "k" + std::to_string(i), NowMs()).ok());
+  ASSERT_TRUE(Eventually([&] { return Ready(broker) == 4 && broker.refused() >= 2; }));
+  EXPECT_EQ(pgtest::QueryInt(url, "SELECT count(*) FROM outbox"), 1);
+  broker.SetRefused({});
+  ASSERT_TRUE(Eventually([&] { return Ready(broker) == 5; })) << Ready(broker);
+  ASSERT_TRUE(
+      Eventually([&] { return pgtest::QueryInt(url, "SELECT count(*) FROM outbox") == 0; }));
+  relay.Stop();
+  std::multiset<std::string> ids = broker.published_ids();
+  EXPECT_EQ(ids.size(), 5u);  // each once
+  EXPECT_EQ(relay.published(), 5u);
+}
+
 // Rows another replica committed (no hook wakes this relay) are found by polling.
 TEST(OutboxRelay, PollsForRowsOthersCommitted) {
   std::string url = pgtest::FreshDatabase();
   auto s = PostgresStore::Open(pgtest::Options(url));
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   FlakyBroker broker;
-  OutboxRelay relay(pgtest::Options(url), broker, {.poll_interval = 200ms});
+  OutboxRelay relay(pgtest::Options(url), broker, {.poll_interval = 200ms});  // rows long made
   ASSERT_TRUE(relay.Start().ok());
   std::this_thread::sleep_for(100ms);
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(Accept(**s, "p" + std::to_string(i)).ok());
@@ -170,12 +262,13 @@ TEST(OutboxRelay, NewRowsDoNotCutABackoffShort) {
   OutboxRelay relay(pgtest::Options(url), broker,
                     {.poll_interval = 60s, .min_backoff = 2000ms, .max_backoff = 2000ms});
   ASSERT_TRUE(relay.Start().ok());
-  (*s)->SetOutboxCommitted([&relay] { relay.Wake(); });
-  ASSERT_TRUE(Accept(**s, "b0").ok());
+  (*s)->SetOutboxCommitted(
+      [&relay](PostgresStore::CommittedOutbox row) { relay.Offer(std::move(row)); });
+  ASSERT_TRUE(Accept(**s, "b0", NowMs()).ok());
   ASSERT_TRUE(Eventually([&] { return broker.batches() >= 1; }));
   const int first = broker.batches();
   for (int i = 1; i <= 20; ++i) {  // 20 commits, each waking the relay, within 1 s
-    ASSERT_TRUE(Accept(**s, "b" + std::to_string(i)).ok());
+    ASSERT_TRUE(Accept(**s, "b" + std::to_string(i), NowMs()).ok());
     std::this_thread::sleep_for(50ms);
   }
   EXPECT_LE(broker.batches() - first, 1);  // at most the retry the backoff allows

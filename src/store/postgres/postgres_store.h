@@ -55,9 +55,16 @@ class PostgresStore final : public Store {
   void CreateRequestAsync(RequestRecord record, std::optional<OutboxMessage> outbox,
                           std::function<void(Status)> done) override;
   bool CreatesWithoutBlocking() const override { return true; }
-  // Runs on a writer thread after a request with an outbox row committed (the gateway wakes its
-  // OutboxRelay). Set before the first write; it must stay callable while the store exists.
-  void SetOutboxCommitted(std::function<void()> committed) {
+  // An outbox row that this process committed, with what it holds.
+  struct CommittedOutbox {
+    int64_t id = 0;  // outbox.id
+    int64_t created_at_ms = 0;  // outbox.created_at: the request's creation, ms since the epoch
+    OutboxMessage message;
+  };
+  // Runs on a writer thread after a request with an outbox row committed (the gateway hands the
+  // row to its OutboxRelay, which publishes it without reading it back). Set before the first
+  // write; it must stay callable while the store exists.
+  void SetOutboxCommitted(std::function<void(CommittedOutbox)> committed) {
     outbox_committed_ = std::move(committed);
   }
   Result<RequestRecord> GetRequest(std::string_view id) override;
@@ -83,12 +90,14 @@ class PostgresStore final : public Store {
 
  private:
   explicit PostgresStore(const PostgresOptions& options);
-  // CreateRequest's statement, or why the record cannot be written.
+  // CreateRequest's statement, or why the record cannot be written. With an outbox row, its id
+  // goes to *outbox_id once the statement ran.
   static Result<PgWrite> CreateWrite(const RequestRecord& record,
-                                     const std::optional<OutboxMessage>& outbox);
+                                     const std::optional<OutboxMessage>& outbox,
+                                     std::shared_ptr<int64_t> outbox_id = nullptr);
 
   PostgresMetrics metrics_;
-  std::function<void()> outbox_committed_;
+  std::function<void(CommittedOutbox)> outbox_committed_;
   PgPool pool_;
   PgGroupCommit writes_;  // declared last: stops (draining its queue) first
 };

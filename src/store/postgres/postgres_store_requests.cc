@@ -172,7 +172,8 @@ std::function<Status(const PgResult&)> ReadFoundChanged(FoundChanged* out) {
 }  // namespace
 
 Result<PgWrite> PostgresStore::CreateWrite(const RequestRecord& record,
-                                           const std::optional<OutboxMessage>& outbox) {
+                                           const std::optional<OutboxMessage>& outbox,
+                                           std::shared_ptr<int64_t> outbox_id) {
   RETURN_IF_ERROR(ValidateRecord(record));
   if (outbox && outbox->direct) {
     return InvalidArgument("a message relayed to the broker cannot be leased in the store",
@@ -193,34 +194,44 @@ Result<PgWrite> PostgresStore::CreateWrite(const RequestRecord& record,
     }
   }
   return PgWrite{outbox ? &kInsertWithOutbox : &kInsert, std::move(params),
-                 [id = record.id](const PgResult& r) -> Status {
+                 [id = record.id, outbox_id](const PgResult& r) -> Status {
                    if (r.rows() == 0) {
                      return AlreadyExists(fmt::format("request '{}' already exists", id));
                    }
+                   if (outbox_id) *outbox_id = r.Int(0, 0);
                    return Status::Ok();
                  }};
 }
 
 Status PostgresStore::CreateRequest(const RequestRecord& record,
                                     const std::optional<OutboxMessage>& outbox) {
-  ASSIGN_OR_RETURN(PgWrite write, CreateWrite(record, outbox));
+  auto outbox_id = outbox && outbox_committed_ ? std::make_shared<int64_t>(0) : nullptr;
+  ASSIGN_OR_RETURN(PgWrite write, CreateWrite(record, outbox, outbox_id));
   Status st = writes_.Write(std::move(write));
-  if (st.ok() && outbox && outbox_committed_) outbox_committed_();
+  if (st.ok() && outbox_id) {
+    outbox_committed_(CommittedOutbox{*outbox_id, ToMillis(record.created_at), *outbox});
+  }
   return st;
 }
 
 void PostgresStore::CreateRequestAsync(RequestRecord record, std::optional<OutboxMessage> outbox,
                                        std::function<void(Status)> done) {
-  Result<PgWrite> write = CreateWrite(record, outbox);
+  auto outbox_id = outbox && outbox_committed_ ? std::make_shared<int64_t>(0) : nullptr;
+  Result<PgWrite> write = CreateWrite(record, outbox, outbox_id);
   if (!write.ok()) {
     done(write.status());
     return;
   }
-  const bool wake = outbox.has_value() && outbox_committed_;
-  writes_.WriteAsync(std::move(*write), [this, wake, done = std::move(done)](const Status& st) {
-    if (st.ok() && wake) outbox_committed_();
-    done(st);
-  });
+  if (!outbox_id) outbox.reset();  // nobody to hand it to
+  writes_.WriteAsync(std::move(*write),
+                     [this, outbox_id, created_at = ToMillis(record.created_at),
+                      outbox = std::move(outbox), done = std::move(done)](const Status& st) mutable {
+                       if (st.ok() && outbox_id) {
+                         outbox_committed_(
+                             CommittedOutbox{*outbox_id, created_at, std::move(*outbox)});
+                       }
+                       done(st);
+                     });
 }
 
 Result<RequestRecord> PostgresStore::GetRequest(std::string_view id) {
