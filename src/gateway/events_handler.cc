@@ -9,10 +9,11 @@
 //
 // When the bus no longer holds the request's history (a restart, or retention ran out), the
 // stream is synthesized from the stored record: a finished request gets its terminal event
-// (id = the client's last id + 1); a running one gets a `started` event with id 1 (so a
-// reconnect replays the whole new stream of a request re-run after a crash) followed by live
-// events, and the record is re-read every second in case the result was missed. A queued
-// request has no bus events yet; its record is re-read at the keep-alive period instead.
+// (id = the client's last id + 1); one that started more than 5 s ago gets a `started` event
+// with id 1 (so a reconnect replays the whole new stream of a request re-run after a crash)
+// followed by live events, and the record is re-read every second in case the result was
+// missed. A queued request has no bus events yet; its record is re-read at the keep-alive
+// period instead. A `queued` event on the bus (an older gateway published it) is skipped.
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
@@ -36,6 +37,13 @@ std::optional<int64_t> ParseEventId(std::string_view s) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || p != s.data() + s.size() || v < 0) return std::nullopt;
   return v;
+}
+
+// A running request whose stream the bus does not have: lost (a Redis restart, or retention
+// ran out) only if it started a while ago; just after MarkRunning commits, the worker has not
+// published `started` yet.
+bool HistoryLost(const store::RequestRecord& rec) {
+  return rec.started_at && store::Clock::now() - *rec.started_at > std::chrono::seconds(5);
 }
 
 }  // namespace
@@ -97,10 +105,13 @@ Gateway::Task Gateway::StreamEvents(Ctx& ctx) {
     if (store::IsTerminal(rec->status)) {
       (void)co_await send_terminal_from(*rec);
       ended = true;
-    } else if (rec->status == store::RequestStatus::kRunning) {
+    } else if (rec->status == store::RequestStatus::kRunning && HistoryLost(*rec)) {
       ok = co_await sse.Send(events::EventTypeName(events::EventType::kStarted), "1",
                              StatusEventData(*rec));
       last_sent = 1;
+      watch_store = true;
+    } else if (rec->status == store::RequestStatus::kRunning) {
+      // Just marked running: the worker publishes `started` right after that commit.
       watch_store = true;
     } else {
       watch_store = true;  // in case its events are lost before this subscription sees them
@@ -114,6 +125,7 @@ Gateway::Task Gateway::StreamEvents(Ctx& ctx) {
   auto last_event = SteadyClock::now();
   while (ok && !ended) {
     for (auto& ev : inbox->Drain()) {
+      if (ev.type == events::EventType::kQueued) continue;  // published by an older gateway
       ok = co_await sse.Send(events::EventTypeName(ev.type), std::to_string(ev.id + 1), ev.data);
       last_sent = ev.id + 1;
       last_activity = last_event = SteadyClock::now();
@@ -141,6 +153,7 @@ Gateway::Task Gateway::StreamEvents(Ctx& ctx) {
         // Events that arrived meanwhile go first; the record stands in for a missing end.
         bool got_terminal = false;
         for (auto& ev : inbox->Drain()) {
+          if (ev.type == events::EventType::kQueued) continue;
           ok = co_await sse.Send(events::EventTypeName(ev.type), std::to_string(ev.id + 1),
                                  ev.data);
           last_sent = ev.id + 1;

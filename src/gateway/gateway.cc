@@ -101,7 +101,9 @@ Result<queue::QueueStats> Gateway::QueueStatsFor(const std::string& model) {
       if (!tokens.ok()) return tokens.status().Annotate("summing the token backlog");
       const auto took = std::chrono::steady_clock::now() - now;
       std::lock_guard lock(backlog_mu_);
-      backlog_sums_[model] = BacklogSum{*tokens, now + 50 * took};
+      backlog_sums_[model] =
+          BacklogSum{*tokens, now + std::min<std::chrono::steady_clock::duration>(
+                                        50 * took, std::chrono::seconds(60))};
       st->backlog_tokens = *tokens;
     }
   }

@@ -215,7 +215,8 @@ class Gateway {
   std::unordered_map<std::string, std::atomic<int64_t>> last_depth_;
   // The store's token backlog is a scan of the open requests, which grows with the backlog
   // (55 ms at 42,000 queued requests): a sum is reused until 50 times its own duration has
-  // passed, so the scans take at most 2% of one database session however long the queue gets.
+  // passed (at most a minute), so the scans take at most 2% of one database session however
+  // long the queue gets.
   struct BacklogSum {
     int64_t tokens = 0;
     std::chrono::steady_clock::time_point next;  // recompute from here on

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace inferline::queue {
@@ -15,6 +16,8 @@ timeval ToTimeval(std::chrono::milliseconds d) {
   return timeval{static_cast<time_t>(d.count() / 1000),
                  static_cast<suseconds_t>((d.count() % 1000) * 1000)};
 }
+
+constexpr std::chrono::milliseconds kBlockedWriteLimit{60'000};
 
 std::string_view Text(amqp_bytes_t b) {
   return std::string_view(static_cast<const char*>(b.bytes), b.len);
@@ -224,10 +227,13 @@ Status AmqpConnection::FlushPublishes() {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      // RabbitMQ stops reading from publishers during a memory or disk alarm: wait it out for a
+      // while (rabbitmq-c's own publish waits for ever) before calling the connection dead.
+      const auto wait = std::max<std::chrono::milliseconds>(timeout_, kBlockedWriteLimit);
       pollfd p{fd, POLLOUT, 0};
-      int r = ::poll(&p, 1, static_cast<int>(timeout_.count()));
+      int r = ::poll(&p, 1, static_cast<int>(wait.count()));
       if (r > 0 || (r < 0 && errno == EINTR)) continue;
-      failure = r == 0 ? fmt::format("RabbitMQ took no data for {} ms", timeout_.count())
+      failure = r == 0 ? fmt::format("RabbitMQ took no data for {} ms", wait.count())
                        : fmt::format("poll: {}", std::strerror(errno));
       break;
     }

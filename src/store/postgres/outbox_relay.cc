@@ -223,6 +223,7 @@ void OutboxRelay::Loop() {
   std::unique_ptr<PgConnection> work;
   std::chrono::milliseconds backoff{0};
   auto next_sweep = std::chrono::steady_clock::now();
+  bool swept_last = false;  // a due sweep and handed rows take turns, so neither starves
   while (!stopping_) {
     Status st;
     bool more = false;  // work is left for the next turn at once
@@ -236,19 +237,21 @@ void OutboxRelay::Loop() {
       }
     }
     if (work) {
-      if (HasHanded()) {
-        st = RelayHanded(*work).status();
-        more = true;
-      } else if (std::chrono::steady_clock::now() >= next_sweep) {
+      const auto now = std::chrono::steady_clock::now();
+      const bool handed = HasHanded();
+      if (now >= next_sweep && (!handed || !swept_last)) {
         std::optional<int64_t> before;
         if (options_.sweep_after.count() > 0) before = NowMs() - options_.sweep_after.count();
         Result<int> n = Sweep(*work, before);
         st = n.status();
-        if (n.ok() && *n >= options_.batch_size) {
-          more = true;  // a backlog: the next batch at once
-        } else {
-          next_sweep = std::chrono::steady_clock::now() + options_.poll_interval;
-        }
+        swept_last = true;
+        // A full batch means a backlog: due again, after the handed rows' turn.
+        next_sweep = n.ok() && *n >= options_.batch_size ? now : now + options_.poll_interval;
+        more = true;
+      } else if (handed) {
+        st = RelayHanded(*work).status();
+        swept_last = false;
+        more = true;
       }
     }
     if (!st.ok()) {
@@ -258,7 +261,7 @@ void OutboxRelay::Loop() {
       continue;
     }
     backoff = std::chrono::milliseconds{0};
-    if (more) continue;
+    if (more && (HasHanded() || std::chrono::steady_clock::now() >= next_sweep)) continue;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         next_sweep - std::chrono::steady_clock::now());
     if (left.count() > 0) Wait(left, /*wakes=*/true);

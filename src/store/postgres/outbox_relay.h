@@ -4,9 +4,9 @@
 // Two ways in, both ending with the row deleted once the broker confirmed it:
 // - Hand-off: the gateway's own store hands each committed row over (Offer, from
 //   PostgresStore::SetOutboxCommitted) with everything it holds. The relay publishes it from
-//   memory, then deletes it: no claim and no read in the database. A row that is not published
-//   within sweep_after / 2 of its hand-off (the broker is down or refuses it) is forgotten, and
-//   a sweep takes it from the table.
+//   memory, then deletes it: no claim and no read in the database. A row not published while
+//   younger than sweep_after / 2 (the broker is down or refuses it) is forgotten, and a sweep
+//   takes it from the table. Sweeps and hand-offs take turns, so neither starves the other.
 // - Sweep: a pass claims up to batch_size rows older than sweep_after in id order with FOR
 //   UPDATE SKIP LOCKED (so several relays, one per gateway replica, share the work without
 //   waiting on each other), hands them all to Broker::PublishBatch (RabbitMQ pipelines them and
@@ -47,8 +47,10 @@ struct OutboxRelayOptions {
   int batch_size = 200;
   std::chrono::milliseconds poll_interval{1000};  // between sweeps
   // A sweep takes rows older than this (by their created_at); 0: every row. Rows handed over
-  // are published from memory for half of it.
-  std::chrono::milliseconds sweep_after{10'000};
+  // are published from memory while younger than half of it. Keep it above twice the broker's
+  // publish timeout (RabbitMQ: 30 s), so that no sweep claims a row whose hand-off publish is
+  // still waiting for its confirm.
+  std::chrono::milliseconds sweep_after{60'000};
   size_t max_handed = 20'000;  // rows held for the hand-off; past it, new ones are left to sweeps
   std::chrono::milliseconds min_backoff{50};   // after a failed pass, doubling up to max
   std::chrono::milliseconds max_backoff{5000};

@@ -35,6 +35,8 @@ class FlakyBroker final : private MemoryBrokerHolder, public queue::testing::For
     refused_ids_ = std::move(ids);
   }
   int batches() const { return batches_.load(); }
+  // Each PublishBatch takes this long first (a slow broker).
+  void SetDelay(std::chrono::milliseconds d) { delay_ms_ = static_cast<int>(d.count()); }
   // Refuse every publish while `failing`; with `fail_after` >= 0, accept that many first.
   void SetFailing(bool failing, int fail_after = -1) {
     std::lock_guard lock(mu_);
@@ -65,6 +67,7 @@ class FlakyBroker final : private MemoryBrokerHolder, public queue::testing::For
   }
   std::vector<Status> PublishBatch(std::span<const queue::OutgoingMessage> messages) override {
     ++batches_;
+    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_.load()));
     return Broker::PublishBatch(messages);
   }
 
@@ -76,6 +79,7 @@ class FlakyBroker final : private MemoryBrokerHolder, public queue::testing::For
   std::multiset<std::string> ids_;
   std::atomic<int> refused_{0};
   std::atomic<int> batches_{0};
+  std::atomic<int> delay_ms_{0};
 };
 
 constexpr std::string_view kQueue = "inference_requests.tiny";
@@ -234,6 +238,47 @@ TEST(OutboxRelay, RefusedHandedRowsAreRetried) {
   std::multiset<std::string> ids = broker.published_ids();
   EXPECT_EQ(ids.size(), 5u);  // each once
   EXPECT_EQ(relay.published(), 5u);
+}
+
+// Sweeps still run while rows are handed over without a pause: here the broker is slow, so
+// handed rows are always waiting, and a row the hand-off gave up on (too old) must still be
+// swept while the accepts go on.
+TEST(OutboxRelay, SweepsAreNotStarvedByAStreamOfHandedRows) {
+  std::string url = pgtest::FreshDatabase();
+  auto s = PostgresStore::Open(pgtest::Options(url));
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  FlakyBroker broker;
+  broker.SetDelay(20ms);
+  OutboxRelay relay(pgtest::Options(url), broker,
+                    {.batch_size = 4, .poll_interval = 50ms, .sweep_after = 60s});
+  ASSERT_TRUE(relay.Start().ok());
+  (*s)->SetOutboxCommitted(
+      [&relay](PostgresStore::CommittedOutbox row) { relay.Offer(std::move(row)); });
+  std::atomic<bool> done{false};
+  std::atomic<int> accepted{0};
+  std::vector<std::thread> gateways;
+  for (int t = 0; t < 4; ++t) {
+    gateways.emplace_back([&, t] {
+      for (int i = 0; !done; ++i) {
+        if (Accept(**s, "s" + std::to_string(t) + "-" + std::to_string(i), NowMs()).ok()) {
+          ++accepted;
+        }
+      }
+    });
+  }
+  ASSERT_TRUE(Eventually([&] { return accepted > 50; }));
+  ASSERT_TRUE(Accept(**s, "old", NowMs() - 70'000).ok());  // handed, past 30 s: left to sweeps
+  const bool swept = Eventually([&] {
+    return pgtest::QueryInt(url, "SELECT count(*) FROM outbox WHERE message_id = 'old'") == 0 ||
+           accepted > 20'000;
+  });
+  const int64_t waiting_then = pgtest::QueryInt(url, "SELECT count(*) FROM outbox");
+  done = true;
+  for (auto& g : gateways) g.join();
+  relay.Stop();
+  EXPECT_TRUE(swept);
+  EXPECT_GT(waiting_then, 4) << "the broker kept up: handed rows were not always waiting";
+  EXPECT_EQ(broker.published_ids().count("old"), 1u);
 }
 
 // Rows another replica committed (no hook wakes this relay) are found by polling.
