@@ -62,14 +62,7 @@ std::vector<std::pair<std::string, std::string>> EventsOf(std::string_view body)
 class GatewayHttpTest : public ::testing::Test {
  protected:
   GatewayHttpTest() {
-    GatewayDeps deps;
-    deps.store = p_.store.get();
-    deps.ledger = p_.ledger.get();
-    deps.broker = p_.broker.get();
-    deps.bus = p_.bus.get();
-    deps.models = &p_.models;
-    deps.plans = &p_.plans;
-    deps.registry = &registry_;
+    GatewayDeps deps = p_.Deps(registry_);
     GatewayOptions options;
     options.admission.default_max_tokens = 16;
     // As `inferline serve` runs it: small bodies are admitted on the I/O thread.
@@ -368,14 +361,8 @@ TEST(GatewayBacklog, StoreSumIsReusedForFiftyTimesItsDuration) {
   store::testing::OutageStore store(*p.store);
   store.open_reserved_tokens = 1234;
   metrics::Registry registry;
-  GatewayDeps deps;
+  GatewayDeps deps = p.Deps(registry);
   deps.store = &store;
-  deps.ledger = p.ledger.get();
-  deps.broker = p.broker.get();
-  deps.bus = p.bus.get();
-  deps.models = &p.models;
-  deps.plans = &p.plans;
-  deps.registry = &registry;
   GatewayOptions options;
   options.backlog_from_store = true;
   options.scaling_refresh = std::chrono::hours(1);  // the monitor sums once, at the start

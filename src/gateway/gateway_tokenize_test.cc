@@ -24,14 +24,7 @@ json::object Body(const RawResponse& r) {
 class TokenizeTest : public ::testing::Test {
  protected:
   TokenizeTest() {
-    GatewayDeps deps;
-    deps.store = p_.store.get();
-    deps.ledger = p_.ledger.get();
-    deps.broker = p_.broker.get();
-    deps.bus = p_.bus.get();
-    deps.models = &p_.models;
-    deps.plans = &p_.plans;
-    deps.registry = &registry_;
+    GatewayDeps deps = p_.Deps(registry_);
     GatewayOptions options;
     options.admission.default_max_tokens = 16;
     options.blocking_threads = 4;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "events/local/local_event_bus.h"
+#include "gateway/gateway.h"
 #include "gateway/model_catalog.h"
 #include "gateway/plans.h"
 #include "queue/sqlite/sqlite_broker.h"
@@ -36,6 +37,19 @@ class TestPlatform {
   // token per piece). False when nothing was queued within `wait`.
   bool ServeOne(const std::vector<std::string>& pieces,
                 std::chrono::milliseconds wait = std::chrono::milliseconds(5000));
+
+  // A gateway's dependencies on these seams, with metrics in `registry`.
+  GatewayDeps Deps(metrics::Registry& registry) {
+    GatewayDeps deps;
+    deps.store = store.get();
+    deps.ledger = ledger.get();
+    deps.broker = broker.get();
+    deps.bus = bus.get();
+    deps.models = &models;
+    deps.plans = &plans;
+    deps.registry = &registry;
+    return deps;
+  }
 
   store::testing::TempDir dir;
   std::shared_ptr<store::SqliteDatabase> db;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <cerrno>
 
 #include "common/log.h"
@@ -24,6 +25,37 @@ const PgStatement kClaimOlder{
     "SELECT id, queue, payload, message_id, model, tokens, priority FROM outbox "
     "WHERE created_at < $2 ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED"};
 const PgStatement kDelete{"outbox_delete", "DELETE FROM outbox WHERE id = ANY($1::bigint[])"};
+
+// What a batch's publish came to: the confirmed rows' ids as a PostgreSQL array literal, how
+// many, the first refusal, and which messages were refused.
+struct Published {
+  std::string ids = "{";
+  int count = 0;
+  Status first_error;
+  std::vector<size_t> refused;
+};
+
+Published PublishAll(queue::Broker& broker, const std::vector<queue::OutgoingMessage>& batch,
+                     const std::function<std::string(size_t)>& id_of, PostgresMetrics& metrics) {
+  std::vector<Status> results = broker.PublishBatch(batch);
+  Published out;
+  for (size_t i = 0; i < batch.size(); ++i) {
+    // A broker that answers fewer results than messages leaves the unanswered rows in place.
+    Status st = i < results.size() ? results[i] : Internal("the broker gave no answer");
+    if (!st.ok()) {
+      metrics.outbox_publish_errors_total.Inc();
+      if (out.first_error.ok()) {
+        out.first_error = st.Annotate(fmt::format("publishing outbox row to {}", batch[i].queue));
+      }
+      out.refused.push_back(i);
+      continue;
+    }
+    if (out.count++ > 0) out.ids += ',';
+    out.ids += id_of(i);
+  }
+  out.ids += '}';
+  return out;
+}
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -82,36 +114,21 @@ Result<int> OutboxRelay::Sweep(PgConnection& conn, std::optional<int64_t> before
                      queue::MessageMeta{rows->String(i, 3), rows->String(i, 4), rows->Int(i, 5),
                                         static_cast<int>(rows->Int(i, 6))}});
   }
-  std::vector<Status> results = broker_.PublishBatch(batch);
-  std::string ids = "{";
-  int published = 0;
-  Status publish_error;
-  for (size_t i = 0; i < batch.size(); ++i) {
-    // A broker that answers fewer results than messages leaves the unanswered rows in place.
-    Status st = i < results.size() ? results[i] : Internal("the broker gave no answer");
-    if (!st.ok()) {
-      metrics_.outbox_publish_errors_total.Inc();
-      if (publish_error.ok()) {
-        publish_error = st.Annotate(fmt::format("publishing outbox row to {}", batch[i].queue));
-      }
-      continue;
-    }
-    if (published++ > 0) ids += ',';
-    ids += rows->Text(static_cast<int>(i), 0);
-  }
-  ids += '}';
+  Published done = PublishAll(
+      broker_, batch, [&](size_t i) { return std::string(rows->Text(static_cast<int>(i), 0)); },
+      metrics_);
   Status st;
-  if (published > 0) st = conn.Run(kDelete, PgParams{ids}).status();
+  if (done.count > 0) st = conn.Run(kDelete, PgParams{done.ids}).status();
   if (st.ok()) st = conn.Exec("COMMIT").status();
   if (!st.ok()) {
     // Published but not deleted: the next pass publishes these rows again (at-least-once).
     if (conn.ok()) (void)conn.Exec("ROLLBACK");
     return st;
   }
-  published_.fetch_add(static_cast<uint64_t>(published), std::memory_order_relaxed);
-  metrics_.outbox_published_total.Inc(published);
-  if (!publish_error.ok()) return publish_error;
-  return published;
+  published_.fetch_add(static_cast<uint64_t>(done.count), std::memory_order_relaxed);
+  metrics_.outbox_published_total.Inc(done.count);
+  if (!done.first_error.ok()) return done.first_error;
+  return done.count;
 }
 
 void OutboxRelay::Offer(PostgresStore::CommittedOutbox row) {
@@ -148,43 +165,30 @@ Result<int> OutboxRelay::RelayHanded(PgConnection& conn) {
     OutboxMessage& m = h.row.message;
     out.push_back({std::move(m.queue), std::move(m.payload), std::move(m.meta)});
   }
-  std::vector<Status> results = broker_.PublishBatch(out);
-  std::string ids = "{";
-  int published = 0;
-  Status publish_error;
+  Published done = PublishAll(
+      broker_, out, [&](size_t i) { return std::to_string(batch[i].row.id); }, metrics_);
   std::vector<Handed> refused;
-  for (size_t i = 0; i < batch.size(); ++i) {
-    Status st = i < results.size() ? results[i] : Internal("the broker gave no answer");
-    if (!st.ok()) {
-      metrics_.outbox_publish_errors_total.Inc();
-      if (publish_error.ok()) {
-        publish_error = st.Annotate(fmt::format("publishing outbox row to {}", out[i].queue));
-      }
-      OutboxMessage& m = batch[i].row.message;
-      m.queue = std::move(out[i].queue);
-      m.payload = std::move(out[i].payload);
-      m.meta = std::move(out[i].meta);
-      refused.push_back(std::move(batch[i]));
-      continue;
-    }
-    if (published++ > 0) ids += ',';
-    ids += std::to_string(batch[i].row.id);
+  for (size_t i : done.refused) {
+    OutboxMessage& m = batch[i].row.message;
+    m.queue = std::move(out[i].queue);
+    m.payload = std::move(out[i].payload);
+    m.meta = std::move(out[i].meta);
+    refused.push_back(std::move(batch[i]));
   }
-  ids += '}';
   if (!refused.empty()) {  // first in line again, in their order, for after the backoff
     std::lock_guard lock(handed_mu_);
     for (auto it = refused.rbegin(); it != refused.rend(); ++it) {
       handed_.push_front(std::move(*it));
     }
   }
-  if (published > 0) {
+  if (done.count > 0) {
     // Published but not deleted: a sweep publishes these rows again (at-least-once).
-    RETURN_IF_ERROR(conn.Run(kDelete, PgParams{ids}).status());
+    RETURN_IF_ERROR(conn.Run(kDelete, PgParams{done.ids}).status());
   }
-  published_.fetch_add(static_cast<uint64_t>(published), std::memory_order_relaxed);
-  metrics_.outbox_published_total.Inc(published);
-  if (!publish_error.ok()) return publish_error;
-  return published;
+  published_.fetch_add(static_cast<uint64_t>(done.count), std::memory_order_relaxed);
+  metrics_.outbox_published_total.Inc(done.count);
+  if (!done.first_error.ok()) return done.first_error;
+  return done.count;
 }
 
 void OutboxRelay::Wake() {

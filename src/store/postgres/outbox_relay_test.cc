@@ -90,6 +90,12 @@ int64_t NowMs() {
       .count();
 }
 
+// The gateway's wiring: the store hands every committed outbox row to the relay.
+void HandOver(PostgresStore& store, OutboxRelay& relay) {
+  store.SetOutboxCommitted(
+      [&relay](PostgresStore::CommittedOutbox row) { relay.Offer(std::move(row)); });
+}
+
 // Records created at `created_ms` (by default long ago: sweeps take such rows at once).
 Status Accept(Store& s, const std::string& id, int64_t created_ms = 1) {
   OutboxMessage m{std::string(kQueue),
@@ -132,8 +138,7 @@ TEST(OutboxRelay, PublishesCommittedRowsThenDeletesThem) {
   FlakyBroker broker;
   OutboxRelay relay(pgtest::Options(url), broker, {.poll_interval = 60s});
   ASSERT_TRUE(relay.Start().ok());
-  (*s)->SetOutboxCommitted(
-      [&relay](PostgresStore::CommittedOutbox row) { relay.Offer(std::move(row)); });
+  HandOver(**s, relay);
   // Rows accepted after the relay went to sleep are handed to it through the store's commit
   // hook (the poll interval is a minute, longer than Eventually waits), from blocking and
   // asynchronous writes.
@@ -199,8 +204,7 @@ TEST(OutboxRelay, SweepsTakeOnlyRowsOlderThanSweepAfter) {
   const int64_t now = NowMs();
   ASSERT_TRUE(Accept(**s, "young", now).ok());         // another replica's: not handed
   ASSERT_TRUE(Accept(**s, "old", now - 70'000).ok());  // a crashed replica's
-  (*s)->SetOutboxCommitted(
-      [&relay](PostgresStore::CommittedOutbox row) { relay.Offer(std::move(row)); });
+  HandOver(**s, relay);
   ASSERT_TRUE(Accept(**s, "stale", now - 40'000).ok());  // handed, but past 30 s
   ASSERT_TRUE(Accept(**s, "fresh", now).ok());           // handed
   ASSERT_TRUE(Eventually([&] { return Ready(broker) == 2; })) << Ready(broker);
@@ -225,8 +229,7 @@ TEST(OutboxRelay, RefusedHandedRowsAreRetried) {
   OutboxRelay relay(pgtest::Options(url), broker,
                     {.poll_interval = 60s, .min_backoff = 100ms, .max_backoff = 100ms});
   ASSERT_TRUE(relay.Start().ok());
-  (*s)->SetOutboxCommitted(
-      [&relay](PostgresStore::CommittedOutbox row) { relay.Offer(std::move(row)); });
+  HandOver(**s, relay);
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(Accept(**s, "k" + std::to_string(i), NowMs()).ok());
   ASSERT_TRUE(Eventually([&] { return Ready(broker) == 4 && broker.refused() >= 2; }));
   EXPECT_EQ(pgtest::QueryInt(url, "SELECT count(*) FROM outbox"), 1);
@@ -252,8 +255,7 @@ TEST(OutboxRelay, SweepsAreNotStarvedByAStreamOfHandedRows) {
   OutboxRelay relay(pgtest::Options(url), broker,
                     {.batch_size = 4, .poll_interval = 50ms, .sweep_after = 60s});
   ASSERT_TRUE(relay.Start().ok());
-  (*s)->SetOutboxCommitted(
-      [&relay](PostgresStore::CommittedOutbox row) { relay.Offer(std::move(row)); });
+  HandOver(**s, relay);
   std::atomic<bool> done{false};
   std::atomic<int> accepted{0};
   std::vector<std::thread> gateways;
@@ -307,8 +309,7 @@ TEST(OutboxRelay, NewRowsDoNotCutABackoffShort) {
   OutboxRelay relay(pgtest::Options(url), broker,
                     {.poll_interval = 60s, .min_backoff = 2000ms, .max_backoff = 2000ms});
   ASSERT_TRUE(relay.Start().ok());
-  (*s)->SetOutboxCommitted(
-      [&relay](PostgresStore::CommittedOutbox row) { relay.Offer(std::move(row)); });
+  HandOver(**s, relay);
   ASSERT_TRUE(Accept(**s, "b0", NowMs()).ok());
   ASSERT_TRUE(Eventually([&] { return broker.batches() >= 1; }));
   const int first = broker.batches();
