@@ -84,18 +84,6 @@ class EventBus {
   [[nodiscard]] virtual Result<int64_t> Publish(std::string_view request_id, EventType type,
                                                 std::string data) = 0;
 
-  // Publish without blocking the caller, for event loops: `done` (optional) gets its result on
-  // a thread of the bus's choosing (or the caller's, before this returns) and must not block.
-  // PublishesWithoutBlocking() says whether the caller's thread is spared the wait; the default
-  // runs Publish and calls `done` at once.
-  using PublishDone = std::function<void(Result<int64_t>)>;
-  virtual void PublishAsync(std::string_view request_id, EventType type, std::string data,
-                            PublishDone done) {
-    Result<int64_t> r = Publish(request_id, type, std::move(data));
-    if (done) done(std::move(r));
-  }
-  virtual bool PublishesWithoutBlocking() const { return false; }
-
   [[nodiscard]] virtual Result<SubscribeResult> Subscribe(std::string_view request_id,
                                                           int64_t after_id,
                                                           EventCallback callback) = 0;

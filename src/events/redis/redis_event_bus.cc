@@ -259,31 +259,6 @@ Result<int64_t> RedisEventBus::Publish(std::string_view request_id, EventType ty
   return id;
 }
 
-void RedisEventBus::PublishAsync(std::string_view request_id, EventType type, std::string data,
-                                 PublishDone done) {
-  Status valid = ValidateId(request_id);
-  Result<std::vector<std::string>> args = valid.ok()
-                                              ? PublishArgs(state_->options, type, data)
-                                              : Result<std::vector<std::string>>(valid);
-  if (!args.ok()) {
-    if (done) done(args.status());
-    return;
-  }
-  std::string rid(request_id);
-  std::vector<std::string> keys{keys::LogKey(rid), keys::ChannelOf(rid)};
-  // The state, not `this`: a bus destroyed while the call is in flight leaves it valid.
-  state_->client->EvalThenAsync(
-      PublishScript(), std::move(keys), std::move(*args), {},
-      [state = state_, rid = std::move(rid), type, data = std::move(data),
-       done = std::move(done)](Result<std::vector<Reply>> replies) mutable {
-        Result<Reply> reply = replies.ok() ? Result<Reply>(std::move(replies->at(0)))
-                                           : Result<Reply>(replies.status());
-        Result<int64_t> id = PublishedId(reply, rid);
-        if (id.ok()) state->Dispatch(rid, Event{*id, type, std::move(data)});
-        if (done) done(std::move(id));
-      });
-}
-
 Result<SubscribeResult> RedisEventBus::Subscribe(std::string_view request_id, int64_t after_id,
                                                  EventCallback callback) {
   RETURN_IF_ERROR(ValidateId(request_id));

@@ -46,11 +46,6 @@ class RedisEventBus final : public EventBus {
   ~RedisEventBus() override;
 
   Result<int64_t> Publish(std::string_view request_id, EventType type, std::string data) override;
-  // The same through the client's pipeline (RedisClient::EvalThenAsync), batched with the other
-  // publishes and reservations in flight; `done` and local deliveries run on its thread.
-  void PublishAsync(std::string_view request_id, EventType type, std::string data,
-                    PublishDone done) override;
-  bool PublishesWithoutBlocking() const override { return true; }
   Result<SubscribeResult> Subscribe(std::string_view request_id, int64_t after_id,
                                     EventCallback callback) override;
   Result<StreamInfo> Describe(std::string_view request_id) override;

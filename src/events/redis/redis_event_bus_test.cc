@@ -109,49 +109,6 @@ TEST_F(RedisEventBusTest, ASubscriberOnAnotherReplicaGetsEveryEvent) {
             StatusCode::kFailedPrecondition);  // refused through either replica
 }
 
-// PublishAsync from several threads at once: every event gets a distinct id, the publisher
-// learns it, and a subscriber on another replica sees them all, in id order, once.
-TEST_F(RedisEventBusTest, AsyncPublishesGetDistinctIdsAndReachOtherReplicas) {
-  RedisEventBus a(NewClient()), b(NewClient());
-  ASSERT_TRUE(a.PublishesWithoutBlocking());
-  ASSERT_TRUE(WaitFor([&] { return b.listening(); }));
-  Collector c;
-  auto sub = b.Subscribe("r", 0, c.Callback());
-  ASSERT_TRUE(sub.ok());
-  std::mutex mu;
-  std::vector<int64_t> ids;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t) {
-    threads.emplace_back([&] {
-      for (int i = 0; i < 50; ++i) {
-        a.PublishAsync("r", EventType::kToken, "{}", [&](Result<int64_t> id) {
-          ASSERT_TRUE(id.ok()) << id.status().ToString();
-          std::lock_guard lock(mu);
-          ids.push_back(*id);
-        });
-      }
-    });
-  }
-  for (auto& t : threads) t.join();
-  ASSERT_TRUE(WaitFor([&] {
-    std::lock_guard lock(mu);
-    return ids.size() == 200;
-  }));
-  std::sort(ids.begin(), ids.end());
-  EXPECT_EQ(ids, Range(1, 200));
-  a.PublishAsync("r", EventType::kCompleted, "{}", {});
-  c.WaitTerminal();
-  EXPECT_EQ(c.Ids(), Range(1, 201));
-  std::atomic<int> refused{0};
-  a.PublishAsync("r", EventType::kToken, "{}", [&](Result<int64_t> id) {
-    if (id.status().code() == StatusCode::kFailedPrecondition) ++refused;
-  });
-  a.PublishAsync("", EventType::kToken, "{}", [&](Result<int64_t> id) {
-    if (id.status().code() == StatusCode::kInvalidArgument) ++refused;
-  });
-  EXPECT_TRUE(WaitFor([&] { return refused.load() == 2; }));
-}
-
 // A process subscribes only to the channels of the requests it has subscribers for: a replica
 // with none receives no event, and the last subscription to go unsubscribes.
 TEST_F(RedisEventBusTest, AProcessListensOnlyToTheRequestsItFollows) {

@@ -131,22 +131,32 @@ int64_t Ready(queue::Broker& b) {
   return st.ok() ? st->ready : -1;
 }
 
-TEST(OutboxRelay, PublishesCommittedRowsThenDeletesThem) {
-  std::string url = pgtest::FreshDatabase();
-  auto s = PostgresStore::Open(pgtest::Options(url));
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
+// Each test: a fresh migrated database, its store, and a broker.
+class OutboxRelayTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    url = pgtest::FreshDatabase();
+    auto opened = PostgresStore::Open(pgtest::Options(url));
+    ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+    s = std::move(*opened);
+  }
+  std::string url;
+  std::unique_ptr<PostgresStore> s;
   FlakyBroker broker;
+};
+
+TEST_F(OutboxRelayTest, PublishesCommittedRowsThenDeletesThem) {
   OutboxRelay relay(pgtest::Options(url), broker, {.poll_interval = 60s});
   ASSERT_TRUE(relay.Start().ok());
-  HandOver(**s, relay);
+  HandOver(*s, relay);
   // Rows accepted after the relay went to sleep are handed to it through the store's commit
   // hook (the poll interval is a minute, longer than Eventually waits), from blocking and
   // asynchronous writes.
   std::this_thread::sleep_for(100ms);
-  for (int i = 0; i < 25; ++i) ASSERT_TRUE(Accept(**s, "r" + std::to_string(i), NowMs()).ok());
+  for (int i = 0; i < 25; ++i) ASSERT_TRUE(Accept(*s, "r" + std::to_string(i), NowMs()).ok());
   ASSERT_TRUE(Eventually([&] { return Ready(broker) == 25; })) << Ready(broker);
   std::this_thread::sleep_for(100ms);
-  for (int i = 25; i < 50; ++i) AcceptAsync(**s, "r" + std::to_string(i), NowMs());
+  for (int i = 25; i < 50; ++i) AcceptAsync(*s, "r" + std::to_string(i), NowMs());
   ASSERT_TRUE(Eventually([&] { return Ready(broker) == 50; })) << Ready(broker);
   ASSERT_TRUE(
       Eventually([&] { return pgtest::QueryInt(url, "SELECT count(*) FROM outbox") == 0; }));
@@ -164,21 +174,17 @@ TEST(OutboxRelay, PublishesCommittedRowsThenDeletesThem) {
 
 // A handed row is published as it was handed over, not read back: what the broker gets is what
 // the hook passed on (here changed on purpose), and the row is deleted after the confirm.
-TEST(OutboxRelay, HandedRowsArePublishedFromMemory) {
-  std::string url = pgtest::FreshDatabase();
-  auto s = PostgresStore::Open(pgtest::Options(url));
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
-  FlakyBroker broker;
+TEST_F(OutboxRelayTest, HandedRowsArePublishedFromMemory) {
   OutboxRelay relay(pgtest::Options(url), broker, {.poll_interval = 60s});
   ASSERT_TRUE(relay.Start().ok());
-  (*s)->SetOutboxCommitted([&relay](PostgresStore::CommittedOutbox row) {
+  s->SetOutboxCommitted([&relay](PostgresStore::CommittedOutbox row) {
     EXPECT_GT(row.id, 0);
     row.message.payload = "from memory " + row.message.meta.message_id;
     relay.Offer(std::move(row));
   });
   std::this_thread::sleep_for(100ms);  // the relay's first sweep is done
-  ASSERT_TRUE(Accept(**s, "h0", NowMs()).ok());
-  AcceptAsync(**s, "h1", NowMs());
+  ASSERT_TRUE(Accept(*s, "h0", NowMs()).ok());
+  AcceptAsync(*s, "h1", NowMs());
   ASSERT_TRUE(Eventually([&] { return Ready(broker) == 2; })) << Ready(broker);
   ASSERT_TRUE(
       Eventually([&] { return pgtest::QueryInt(url, "SELECT count(*) FROM outbox") == 0; }));
@@ -193,20 +199,16 @@ TEST(OutboxRelay, HandedRowsArePublishedFromMemory) {
 
 // Sweeps leave young rows alone (the replica that committed them publishes them from memory),
 // the hand-off gives up on rows past half of sweep_after, and sweeps take rows past it.
-TEST(OutboxRelay, SweepsTakeOnlyRowsOlderThanSweepAfter) {
-  std::string url = pgtest::FreshDatabase();
-  auto s = PostgresStore::Open(pgtest::Options(url));
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
-  FlakyBroker broker;
+TEST_F(OutboxRelayTest, SweepsTakeOnlyRowsOlderThanSweepAfter) {
   OutboxRelay relay(pgtest::Options(url), broker,
                     {.poll_interval = 50ms, .sweep_after = 60s});
   ASSERT_TRUE(relay.Start().ok());
   const int64_t now = NowMs();
-  ASSERT_TRUE(Accept(**s, "young", now).ok());         // another replica's: not handed
-  ASSERT_TRUE(Accept(**s, "old", now - 70'000).ok());  // a crashed replica's
-  HandOver(**s, relay);
-  ASSERT_TRUE(Accept(**s, "stale", now - 40'000).ok());  // handed, but past 30 s
-  ASSERT_TRUE(Accept(**s, "fresh", now).ok());           // handed
+  ASSERT_TRUE(Accept(*s, "young", now).ok());         // another replica's: not handed
+  ASSERT_TRUE(Accept(*s, "old", now - 70'000).ok());  // a crashed replica's
+  HandOver(*s, relay);
+  ASSERT_TRUE(Accept(*s, "stale", now - 40'000).ok());  // handed, but past 30 s
+  ASSERT_TRUE(Accept(*s, "fresh", now).ok());           // handed
   ASSERT_TRUE(Eventually([&] { return Ready(broker) == 2; })) << Ready(broker);
   std::this_thread::sleep_for(500ms);  // ten sweeps more
   relay.Stop();
@@ -220,17 +222,13 @@ TEST(OutboxRelay, SweepsTakeOnlyRowsOlderThanSweepAfter) {
 
 // A handed row the broker refuses stays in the table and in the relay's hands: it is retried
 // after the backoff and published once, with the rest published and deleted meanwhile.
-TEST(OutboxRelay, RefusedHandedRowsAreRetried) {
-  std::string url = pgtest::FreshDatabase();
-  auto s = PostgresStore::Open(pgtest::Options(url));
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
-  FlakyBroker broker;
+TEST_F(OutboxRelayTest, RefusedHandedRowsAreRetried) {
   broker.SetRefused({"k2"});
   OutboxRelay relay(pgtest::Options(url), broker,
                     {.poll_interval = 60s, .min_backoff = 100ms, .max_backoff = 100ms});
   ASSERT_TRUE(relay.Start().ok());
-  HandOver(**s, relay);
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Accept(**s, "k" + std::to_string(i), NowMs()).ok());
+  HandOver(*s, relay);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Accept(*s, "k" + std::to_string(i), NowMs()).ok());
   ASSERT_TRUE(Eventually([&] { return Ready(broker) == 4 && broker.refused() >= 2; }));
   EXPECT_EQ(pgtest::QueryInt(url, "SELECT count(*) FROM outbox"), 1);
   broker.SetRefused({});
@@ -246,30 +244,26 @@ TEST(OutboxRelay, RefusedHandedRowsAreRetried) {
 // Sweeps still run while rows are handed over without a pause: here the broker is slow, so
 // handed rows are always waiting, and a row the hand-off gave up on (too old) must still be
 // swept while the accepts go on.
-TEST(OutboxRelay, SweepsAreNotStarvedByAStreamOfHandedRows) {
-  std::string url = pgtest::FreshDatabase();
-  auto s = PostgresStore::Open(pgtest::Options(url));
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
-  FlakyBroker broker;
+TEST_F(OutboxRelayTest, SweepsAreNotStarvedByAStreamOfHandedRows) {
   broker.SetDelay(20ms);
   OutboxRelay relay(pgtest::Options(url), broker,
                     {.batch_size = 4, .poll_interval = 50ms, .sweep_after = 60s});
   ASSERT_TRUE(relay.Start().ok());
-  HandOver(**s, relay);
+  HandOver(*s, relay);
   std::atomic<bool> done{false};
   std::atomic<int> accepted{0};
   std::vector<std::thread> gateways;
   for (int t = 0; t < 4; ++t) {
     gateways.emplace_back([&, t] {
       for (int i = 0; !done; ++i) {
-        if (Accept(**s, "s" + std::to_string(t) + "-" + std::to_string(i), NowMs()).ok()) {
+        if (Accept(*s, "s" + std::to_string(t) + "-" + std::to_string(i), NowMs()).ok()) {
           ++accepted;
         }
       }
     });
   }
   ASSERT_TRUE(Eventually([&] { return accepted > 50; }));
-  ASSERT_TRUE(Accept(**s, "old", NowMs() - 70'000).ok());  // handed, past 30 s: left to sweeps
+  ASSERT_TRUE(Accept(*s, "old", NowMs() - 70'000).ok());  // handed, past 30 s: left to sweeps
   const bool swept = Eventually([&] {
     return pgtest::QueryInt(url, "SELECT count(*) FROM outbox WHERE message_id = 'old'") == 0 ||
            accepted > 20'000;
@@ -284,15 +278,11 @@ TEST(OutboxRelay, SweepsAreNotStarvedByAStreamOfHandedRows) {
 }
 
 // Rows another replica committed (no hook wakes this relay) are found by polling.
-TEST(OutboxRelay, PollsForRowsOthersCommitted) {
-  std::string url = pgtest::FreshDatabase();
-  auto s = PostgresStore::Open(pgtest::Options(url));
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
-  FlakyBroker broker;
+TEST_F(OutboxRelayTest, PollsForRowsOthersCommitted) {
   OutboxRelay relay(pgtest::Options(url), broker, {.poll_interval = 200ms});  // rows long made
   ASSERT_TRUE(relay.Start().ok());
   std::this_thread::sleep_for(100ms);
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Accept(**s, "p" + std::to_string(i)).ok());
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(Accept(*s, "p" + std::to_string(i)).ok());
   ASSERT_TRUE(Eventually([&] { return Ready(broker) == 5; })) << Ready(broker);
   relay.Stop();
   EXPECT_EQ(relay.published(), 5u);
@@ -300,21 +290,17 @@ TEST(OutboxRelay, PollsForRowsOthersCommitted) {
 
 // While the broker is down the relay backs off; rows committed meanwhile wake it, but do not
 // cut the backoff short (it would retry the broker at the accept rate), and Stop still does.
-TEST(OutboxRelay, NewRowsDoNotCutABackoffShort) {
-  std::string url = pgtest::FreshDatabase();
-  auto s = PostgresStore::Open(pgtest::Options(url));
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
-  FlakyBroker broker;
+TEST_F(OutboxRelayTest, NewRowsDoNotCutABackoffShort) {
   broker.SetFailing(true);
   OutboxRelay relay(pgtest::Options(url), broker,
                     {.poll_interval = 60s, .min_backoff = 2000ms, .max_backoff = 2000ms});
   ASSERT_TRUE(relay.Start().ok());
-  HandOver(**s, relay);
-  ASSERT_TRUE(Accept(**s, "b0", NowMs()).ok());
+  HandOver(*s, relay);
+  ASSERT_TRUE(Accept(*s, "b0", NowMs()).ok());
   ASSERT_TRUE(Eventually([&] { return broker.batches() >= 1; }));
   const int first = broker.batches();
   for (int i = 1; i <= 20; ++i) {  // 20 commits, each waking the relay, within 1 s
-    ASSERT_TRUE(Accept(**s, "b" + std::to_string(i), NowMs()).ok());
+    ASSERT_TRUE(Accept(*s, "b" + std::to_string(i), NowMs()).ok());
     std::this_thread::sleep_for(50ms);
   }
   EXPECT_LE(broker.batches() - first, 1);  // at most the retry the backoff allows
@@ -324,12 +310,8 @@ TEST(OutboxRelay, NewRowsDoNotCutABackoffShort) {
   broker.SetFailing(false);
 }
 
-TEST(OutboxRelay, NothingIsDeletedBeforeTheBrokerConfirmed) {
-  std::string url = pgtest::FreshDatabase();
-  auto s = PostgresStore::Open(pgtest::Options(url));
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
-  FlakyBroker broker;
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Accept(**s, "r" + std::to_string(i)).ok());
+TEST_F(OutboxRelayTest, NothingIsDeletedBeforeTheBrokerConfirmed) {
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Accept(*s, "r" + std::to_string(i)).ok());
 
   // One pass where the broker takes 4 messages and then fails: exactly those 4 rows go.
   OutboxRelay relay(pgtest::Options(url), broker);
@@ -348,7 +330,7 @@ TEST(OutboxRelay, NothingIsDeletedBeforeTheBrokerConfirmed) {
 
   // The broker stays down for a while: the relay thread keeps retrying, nothing is lost.
   broker.SetFailing(true);
-  for (int i = 10; i < 20; ++i) ASSERT_TRUE(Accept(**s, "r" + std::to_string(i)).ok());
+  for (int i = 10; i < 20; ++i) ASSERT_TRUE(Accept(*s, "r" + std::to_string(i)).ok());
   ASSERT_TRUE(relay.Start().ok());
   ASSERT_TRUE(Eventually([&] { return broker.refused() >= 4; }));
   EXPECT_EQ(pgtest::QueryInt(url, "SELECT count(*) FROM outbox"), 16);
@@ -365,12 +347,8 @@ TEST(OutboxRelay, NothingIsDeletedBeforeTheBrokerConfirmed) {
 
 // A pass hands its whole claim to one PublishBatch and deletes exactly the rows confirmed, even
 // when the refused ones sit between confirmed ones.
-TEST(OutboxRelay, DeletesExactlyTheRowsTheBrokerConfirmedOfABatch) {
-  std::string url = pgtest::FreshDatabase();
-  auto s = PostgresStore::Open(pgtest::Options(url));
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
-  FlakyBroker broker;
-  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Accept(**s, "r" + std::to_string(i)).ok());
+TEST_F(OutboxRelayTest, DeletesExactlyTheRowsTheBrokerConfirmedOfABatch) {
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(Accept(*s, "r" + std::to_string(i)).ok());
   OutboxRelay relay(pgtest::Options(url), broker);
   auto conn = pgtest::Connect(url);
   ASSERT_TRUE(conn);
@@ -399,12 +377,8 @@ TEST(OutboxRelay, DeletesExactlyTheRowsTheBrokerConfirmedOfABatch) {
   EXPECT_EQ(ids.size(), 10u);  // nothing published twice
 }
 
-TEST(OutboxRelay, SeveralRelaysShareTheWork) {
+TEST_F(OutboxRelayTest, SeveralRelaysShareTheWork) {
   constexpr int kRequests = 600;
-  std::string url = pgtest::FreshDatabase();
-  auto s = PostgresStore::Open(pgtest::Options(url));
-  ASSERT_TRUE(s.ok()) << s.status().ToString();
-  FlakyBroker broker;
   std::vector<std::unique_ptr<OutboxRelay>> relays;
   for (int i = 0; i < 3; ++i) {  // one per gateway replica
     relays.push_back(std::make_unique<OutboxRelay>(pgtest::Options(url), broker,
@@ -416,7 +390,7 @@ TEST(OutboxRelay, SeveralRelaysShareTheWork) {
   for (int t = 0; t < 8; ++t) {
     gateways.emplace_back([&, t] {
       for (int i = t; i < kRequests; i += 8) {
-        if (!Accept(**s, "r" + std::to_string(i)).ok()) ++errors;
+        if (!Accept(*s, "r" + std::to_string(i)).ok()) ++errors;
       }
     });
   }
