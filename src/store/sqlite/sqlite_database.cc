@@ -55,6 +55,9 @@ Status SqliteDatabase::Init() {
   }
   ASSIGN_OR_RETURN(std::vector<Migration> migrations, ParseMigrations(EmbeddedMigrationFiles()));
   ASSIGN_OR_RETURN(schema_version_, ApplyMigrations(w, migrations, NowMillis()));
+  ASSIGN_OR_RETURN(checkpointer_, WalCheckpointer::Start(options_.path, options_.checkpoint,
+                                                         metrics_));
+  RETURN_IF_ERROR(checkpointer_->Attach(w));
 
   for (int i = 0; i < options_.readers; ++i) {
     ASSIGN_OR_RETURN(std::unique_ptr<Connection> r,
@@ -275,7 +278,7 @@ Status SqliteDatabase::ReadWith(const std::function<Status(Connection&)>& fn) {
 
 WriterStats SqliteDatabase::writer_stats() const {
   return WriterStats{transactions_.load(std::memory_order_relaxed),
-                     operations_.load(std::memory_order_relaxed)};
+                     operations_.load(std::memory_order_relaxed), checkpointer_->stats()};
 }
 
 }  // namespace inferline::store

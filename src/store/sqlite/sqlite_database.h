@@ -15,6 +15,9 @@
 // Reads use a pool of separate connections; in WAL mode they run concurrently with the writer
 // and see every transaction committed before they started.
 //
+// Checkpoints: a WalCheckpointer copies the WAL back into the database file on a thread of its
+// own; the writer only finishes the job when the WAL is due to start over.
+//
 // Durability: journal_mode=WAL with synchronous=NORMAL (the default) survives a crash of the
 // process (kill -9) at any point; only an OS crash or power loss can lose the last commits.
 // synchronous_full makes every commit fsync as well.
@@ -39,6 +42,7 @@
 #include "store/sqlite/change_signal.h"
 #include "store/sqlite/sqlite_connection.h"
 #include "store/sqlite/sqlite_metrics.h"
+#include "store/sqlite/wal_checkpointer.h"
 
 namespace inferline::store {
 
@@ -50,6 +54,7 @@ struct DatabaseOptions {
   size_t max_batch = 4096;  // operations per transaction at most
   // The longest a WriteAsync(..., kSoon) waits for a transaction to ride along with.
   std::chrono::microseconds defer{1000};
+  CheckpointOptions checkpoint;  // when the WAL is copied back (see wal_checkpointer.h)
   metrics::Registry* metrics = nullptr;  // null: metrics::Registry::Default()
 };
 
@@ -71,6 +76,7 @@ class WriteTx {
 struct WriterStats {
   uint64_t transactions = 0;
   uint64_t operations = 0;
+  CheckpointStats checkpoints;
 };
 
 class SqliteDatabase {
@@ -151,6 +157,8 @@ class SqliteDatabase {
   int schema_version_ = 0;
   ChangeSignal queue_signal_;
 
+  // Declared before the writer's connection, whose WAL hook it is: destroyed after it.
+  std::unique_ptr<WalCheckpointer> checkpointer_;
   std::unique_ptr<Connection> writer_conn_;  // owned by the writer thread once it runs
 
   std::mutex mu_;  // guards pending_, running_, wake_, deferred_until_, stopping_

@@ -2,8 +2,18 @@
 
 namespace inferline::store {
 
+namespace {
+
+metrics::CounterFamily& Checkpoints(metrics::Registry& r) {
+  return r.AddCounter("inferline_store_checkpoints_total", "WAL checkpoints completed", {"by"});
+}
+
+}  // namespace
+
 SqliteMetrics::SqliteMetrics(metrics::Registry& r)
-    : commit_seconds(r.AddHistogram("inferline_store_commit_seconds",
+    : checkpoints_background(Checkpoints(r).With({"background"})),
+      checkpoints_writer(Checkpoints(r).With({"writer"})),
+      commit_seconds(r.AddHistogram("inferline_store_commit_seconds",
                                     "Time to run and commit one group-commit transaction")
                          .Get()),
       write_batch_size(r.AddHistogram("inferline_store_write_batch_size",

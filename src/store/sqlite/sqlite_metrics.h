@@ -1,5 +1,8 @@
 // Every metric of the embedded SQLite database, declared in one place (sorted by name).
 //
+//   inferline_store_checkpoints_total    counter, WAL checkpoints completed, by="background"
+//                                        (the checkpointer's passes) or "writer" (remainders
+//                                        that copied the whole WAL, which then starts over)
 //   inferline_store_commit_seconds       histogram, time to run and commit one group-commit
 //                                        transaction
 //   inferline_store_write_batch_size     histogram, write operations per transaction
@@ -16,6 +19,8 @@ namespace inferline::store {
 struct SqliteMetrics {
   explicit SqliteMetrics(metrics::Registry& registry);
 
+  metrics::Counter& checkpoints_background;
+  metrics::Counter& checkpoints_writer;
   metrics::Histogram& commit_seconds;
   metrics::Histogram& write_batch_size;
   metrics::Counter& write_errors_total;
