@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <string>
@@ -61,6 +62,39 @@ TEST(WalCheckpointer, KeepsTheWalShortAndStartsItOver) {
   EXPECT_NE(text.find("inferline_store_checkpoints_total{by=\"writer\"}"), std::string::npos)
       << text;
   EXPECT_EQ(CountRows(**db), kRows);
+}
+
+// A read transaction pins its snapshot: checkpoints cannot copy past it, so the WAL cannot
+// start over, and the writer's incomplete checkpoints do not count. Once the read ends, the
+// next commit completes one.
+TEST(WalCheckpointer, ALongReadHoldsTheWalUntilItEnds) {
+  testing::TempDir dir;
+  auto db = SqliteDatabase::Open({.path = dir.File("a.db"), .checkpoint = kSmall});
+  ASSERT_TRUE(db.ok()) << db.status().ToString();
+  ASSERT_TRUE((*db)->Write([](WriteTx& tx) {
+    return tx.conn().Exec("INSERT INTO users(id, plan, created_at) VALUES ('first', 'free', 0)");
+  }).ok());
+  std::atomic<bool> reading{false}, release{false};
+  std::thread reader([&] {
+    Status st = (*db)->Read([&](Connection& c) -> Status {
+      ASSIGN_OR_RETURN(Statement q, c.Prepare("SELECT id FROM users"));
+      // A statement that has returned a row and not finished keeps its snapshot.
+      ASSIGN_OR_RETURN(bool row, q.Step());
+      EXPECT_TRUE(row);
+      reading = true;
+      while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      return Status::Ok();
+    });
+    EXPECT_TRUE(st.ok()) << st.ToString();
+  });
+  while (!reading) std::this_thread::yield();
+  const uint64_t before = (*db)->writer_stats().checkpoints.writer;
+  WriteRows(**db);
+  EXPECT_EQ((*db)->writer_stats().checkpoints.writer, before);
+  release = true;
+  reader.join();
+  ASSERT_TRUE((*db)->Write([](WriteTx& tx) { return tx.conn().Exec("DELETE FROM users"); }).ok());
+  EXPECT_GT((*db)->writer_stats().checkpoints.writer, before);
 }
 
 TEST(WalCheckpointer, CheckpointedRowsSurviveReopening) {
