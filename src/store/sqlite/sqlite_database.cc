@@ -31,6 +31,7 @@ Result<std::shared_ptr<SqliteDatabase>> SqliteDatabase::Open(const DatabaseOptio
   if (options.readers < 1 || options.readers > 64) {
     return InvalidArgument("readers must be 1..64", "readers");
   }
+  RETURN_IF_ERROR(options.checkpoint.Validate());
   std::shared_ptr<SqliteDatabase> db(new SqliteDatabase(options));
   RETURN_IF_ERROR(db->Init());
   return db;
@@ -56,7 +57,7 @@ Status SqliteDatabase::Init() {
   ASSIGN_OR_RETURN(std::vector<Migration> migrations, ParseMigrations(EmbeddedMigrationFiles()));
   ASSIGN_OR_RETURN(schema_version_, ApplyMigrations(w, migrations, NowMillis()));
   ASSIGN_OR_RETURN(checkpointer_, WalCheckpointer::Start(options_.path, options_.checkpoint,
-                                                         metrics_));
+                                                         options_.busy_timeout_ms, metrics_));
   RETURN_IF_ERROR(checkpointer_->Attach(w));
 
   for (int i = 0; i < options_.readers; ++i) {

@@ -11,7 +11,10 @@ metrics::CounterFamily& Checkpoints(metrics::Registry& r) {
 }  // namespace
 
 SqliteMetrics::SqliteMetrics(metrics::Registry& r)
-    : checkpoints_background(Checkpoints(r).With({"background"})),
+    : checkpoint_failures_total(r.AddCounter("inferline_store_checkpoint_failures_total",
+                                             "WAL checkpoints or flushes that failed")
+                                    .Get()),
+      checkpoints_background(Checkpoints(r).With({"background"})),
       checkpoints_writer(Checkpoints(r).With({"writer"})),
       commit_seconds(r.AddHistogram("inferline_store_commit_seconds",
                                     "Time to run and commit one group-commit transaction")
@@ -20,6 +23,9 @@ SqliteMetrics::SqliteMetrics(metrics::Registry& r)
                                       "Write operations per group-commit transaction", {},
                                       {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096})
                            .Get()),
+      wal_restarts_total(r.AddCounter("inferline_store_wal_restarts_total",
+                                      "Times the WAL started over")
+                             .Get()),
       write_errors_total(r.AddCounter("inferline_store_write_errors_total",
                                       "Write operations that failed")
                              .Get()) {}

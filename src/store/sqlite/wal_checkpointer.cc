@@ -1,32 +1,31 @@
 #include "store/sqlite/wal_checkpointer.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
+#include <exception>
 
 #include "common/log.h"
 
 namespace inferline::store {
 
+Status CheckpointOptions::Validate() const {
+  if (step_pages < 1 || restart_pages < step_pages) {
+    return InvalidArgument("checkpoint pages: need 1 <= step_pages <= restart_pages",
+                           "checkpoint");
+  }
+  return Status::Ok();
+}
+
 Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(const std::string& path,
                                                                  CheckpointOptions options,
+                                                                 int busy_timeout_ms,
                                                                  SqliteMetrics& metrics) {
-  if (options.step_pages < 1 || options.restart_pages < options.step_pages) {
-    return InvalidArgument("checkpoint pages: need 1 <= step <= restart", "checkpoint_pages");
-  }
-  // A checkpoint takes no busy timeout: a PASSIVE one never waits.
+  RETURN_IF_ERROR(options.Validate());
   ASSIGN_OR_RETURN(std::unique_ptr<Connection> conn,
-                   Connection::Open(path, Connection::Mode::kReadWrite, 0));
+                   Connection::Open(path, Connection::Mode::kReadWrite, busy_timeout_ms));
   // A connection opens the WAL at its first read; until then a checkpoint does nothing.
   RETURN_IF_ERROR(conn->Exec("SELECT count(*) FROM sqlite_schema"));
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    return Unavailable(fmt::format("cannot open {}: {}", path, std::strerror(errno)));
-  }
-  std::unique_ptr<WalCheckpointer> c(new WalCheckpointer(options, std::move(conn), metrics, fd));
+  std::unique_ptr<WalCheckpointer> c(new WalCheckpointer(options, std::move(conn), metrics));
   c->thread_ = std::thread([raw = c.get()] { raw->Loop(); });
   return c;
 }
@@ -38,7 +37,6 @@ WalCheckpointer::~WalCheckpointer() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  ::close(db_fd_);
 }
 
 Status WalCheckpointer::Attach(Connection& writer) {
@@ -48,37 +46,51 @@ Status WalCheckpointer::Attach(Connection& writer) {
 }
 
 int WalCheckpointer::OnCommit(void* self, sqlite3* writer, const char*, int pages) {
-  static_cast<WalCheckpointer*>(self)->Commit(writer, pages);
+  try {
+    static_cast<WalCheckpointer*>(self)->Commit(writer, pages);
+  } catch (const std::exception&) {
+    // Nothing may unwind through SQLite's C frames; a skipped checkpoint is retried later.
+  }
   return SQLITE_OK;  // a checkpoint's trouble is not the commit's
 }
 
 void WalCheckpointer::Commit(sqlite3* writer, int pages) {
-  if (pages >= options_.restart_pages) {
-    // Copy the remainder here, so that the next transaction starts the WAL over. SQLITE_BUSY:
-    // the background pass holds the checkpoint lock; the next commit tries again.
-    // A reader still on an older snapshot keeps the checkpoint from copying the newest frames
-    // (and the WAL from starting over): only a complete one counts.
-    int wal_frames = 0, copied = 0;
-    int rc = sqlite3_wal_checkpoint_v2(writer, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
-                                       &copied);
-    if (rc == SQLITE_OK && copied == wal_frames) {
+  if (pages < last_pages_) {
+    restarts_.fetch_add(1, std::memory_order_relaxed);
+    metrics_.wal_restarts_total.Inc();
+    backfilled_.store(0, std::memory_order_relaxed);
+    last_step_ = 0;
+  }
+  last_pages_ = pages;
+  if (failed_.load(std::memory_order_relaxed)) return;
+  if (const int step = pages / options_.step_pages; step > last_step_) {
+    last_step_ = step;
+    {
+      std::lock_guard lock(mu_);
+      wanted_ = true;
+    }
+    cv_.notify_one();
+  }
+  if (pages < options_.restart_pages) return;
+  const bool small_remainder =
+      pages - backfilled_.load(std::memory_order_relaxed) <= options_.step_pages;
+  if (!small_remainder && pages < 4 * options_.restart_pages) return;  // the passes copy it
+  // SQLITE_BUSY: a background pass holds the checkpoint lock; the next commit tries again.
+  int wal_frames = 0, copied = 0;
+  int rc = sqlite3_wal_checkpoint_v2(writer, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_frames,
+                                     &copied);
+  if (rc == SQLITE_OK) {
+    warned_.store(false, std::memory_order_relaxed);
+    backfilled_.store(copied, std::memory_order_relaxed);
+    // A read on an older snapshot keeps a checkpoint from copying the newest frames (and the
+    // WAL from starting over): only a complete one counts.
+    if (copied == wal_frames) {
       writer_.fetch_add(1, std::memory_order_relaxed);
       metrics_.checkpoints_writer.Inc();
-      last_step_ = 0;
-    } else if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-      log::Warn("sqlite: checkpoint failed: {}", sqlite3_errmsg(writer));
     }
-    return;
+  } else if (rc != SQLITE_BUSY) {
+    Failed(rc, "checkpoint", sqlite3_errmsg(writer));
   }
-  const int step = pages / options_.step_pages;
-  if (step < last_step_) last_step_ = step;  // the WAL started over
-  if (step <= last_step_) return;
-  last_step_ = step;
-  {
-    std::lock_guard lock(mu_);
-    wanted_ = true;
-  }
-  cv_.notify_one();
 }
 
 void WalCheckpointer::Loop() {
@@ -89,26 +101,60 @@ void WalCheckpointer::Loop() {
       if (stopping_) return;
       wanted_ = false;
     }
-    int rc = sqlite3_wal_checkpoint_v2(conn_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                                       nullptr);
-    // SQLite syncs the database file only after a checkpoint that copied the whole WAL, which a
-    // pass beside a busy writer never does: the writer's final checkpoint would then flush
-    // every page the passes copied. Flush them here.
-    if (rc == SQLITE_OK && ::fdatasync(db_fd_) != 0) {
-      log::Warn("sqlite: syncing the database file failed: {}", std::strerror(errno));
+    if (!failed_.load(std::memory_order_relaxed)) Pass();
+  }
+}
+
+void WalCheckpointer::Pass() {
+  const int before = backfilled_.load(std::memory_order_relaxed);
+  int wal_frames = 0, copied = 0;
+  int rc = sqlite3_wal_checkpoint_v2(conn_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                     &wal_frames, &copied);
+  if (rc != SQLITE_OK) {
+    if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) {
+      Failed(rc, "background checkpoint", sqlite3_errmsg(conn_->raw()));
     }
-    if (rc == SQLITE_OK) {
-      background_.fetch_add(1, std::memory_order_relaxed);
-      metrics_.checkpoints_background.Inc();
-    } else if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) {
-      log::Warn("sqlite: background checkpoint failed: {}", sqlite3_errmsg(conn_->raw()));
+    return;
+  }
+  if (copied <= 0 || copied == before) return;  // nothing new (a read pins the rest)
+  // SQLite flushes the database file only after a checkpoint that copied the whole WAL, which
+  // a pass beside a busy writer never does: the writer's final checkpoint would then flush
+  // every page the passes copied. Flush them here, through SQLite's own file handle (closing
+  // another descriptor of the file would drop the process's locks on it).
+  sqlite3_file* file = nullptr;
+  rc = sqlite3_file_control(conn_->raw(), "main", SQLITE_FCNTL_FILE_POINTER, &file);
+  if (rc == SQLITE_OK && file != nullptr && file->pMethods != nullptr) {
+    rc = file->pMethods->xSync(file, SQLITE_SYNC_NORMAL | SQLITE_SYNC_DATAONLY);
+  }
+  if (rc != SQLITE_OK) {
+    Failed(rc == SQLITE_OK ? SQLITE_IOERR : rc, "syncing the database file",
+           sqlite3_errstr(rc));
+    return;
+  }
+  warned_.store(false, std::memory_order_relaxed);
+  backfilled_.store(copied, std::memory_order_relaxed);
+  background_.fetch_add(1, std::memory_order_relaxed);
+  metrics_.checkpoints_background.Inc();
+}
+
+void WalCheckpointer::Failed(int rc, const char* what, const char* message) {
+  metrics_.checkpoint_failures_total.Inc();
+  if ((rc & 0xff) == SQLITE_IOERR) {
+    if (!failed_.exchange(true)) {
+      log::Error("sqlite: {} failed ({}): checkpoints stop; the WAL keeps every change and is "
+                 "replayed when the process starts again",
+                 what, message);
     }
+  } else if (!warned_.exchange(true)) {
+    log::Warn("sqlite: {} failed ({}); retrying", what, message);
   }
 }
 
 CheckpointStats WalCheckpointer::stats() const {
   return CheckpointStats{background_.load(std::memory_order_relaxed),
-                         writer_.load(std::memory_order_relaxed)};
+                         writer_.load(std::memory_order_relaxed),
+                         restarts_.load(std::memory_order_relaxed),
+                         failed_.load(std::memory_order_relaxed)};
 }
 
 }  // namespace inferline::store

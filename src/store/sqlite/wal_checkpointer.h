@@ -4,12 +4,19 @@
 // SQLite's automatic checkpoint runs inside whichever commit takes the WAL past 1,000 pages:
 // that commit copies every page of the WAL back into the database file and waits for two
 // fsyncs, and every request queued behind it waits too. Here a thread of its own copies the WAL
-// as it grows (a PASSIVE checkpoint every `step_pages`, beside the writer). A concurrent
-// checkpoint never catches up with a writer that keeps appending, though, and the WAL only
-// starts over once everything in it has been copied: so when the WAL reaches `restart_pages`
-// the committing thread checkpoints what the background pass has not copied yet (a small
-// remainder), and its next transaction starts the WAL over. If the background pass is running
-// at that moment, the writer leaves it be and tries again after its next commit.
+// as it grows (a PASSIVE checkpoint each time the WAL grows by `step_pages`, then a flush of the
+// database file). The WAL only starts over once everything in it has been copied, and a pass
+// beside a writer that keeps appending never catches up: so from `restart_pages` on, once what
+// the passes left is at most `step_pages`, the committing thread checkpoints that remainder
+// itself, and its next transaction starts the WAL over. If the passes fall far behind (the WAL
+// at 4 times `restart_pages`), the writer checkpoints whatever is left, as SQLite would.
+//
+// A read transaction pins the frames it may need: while reads overlap without a gap, no
+// checkpoint can copy past the oldest and the WAL keeps growing (as with SQLite's own
+// checkpoints). An I/O error while copying or flushing stops checkpoints for good: Linux may
+// report a failed write-back only once, and a later checkpoint that seemed to succeed would let
+// the WAL, the only sound copy, be overwritten. The WAL then keeps every change; restarting the
+// process replays it.
 //
 // Thread-safety: OnCommit runs on whichever thread commits on the writer connection (one at a
 // time: the database runs one batch at a time); the background thread owns its own connection.
@@ -32,13 +39,17 @@
 namespace inferline::store {
 
 struct CheckpointOptions {
-  int step_pages = 1000;     // the background pass runs each time the WAL grows by this much
-  int restart_pages = 4000;  // the writer finishes the checkpoint from this WAL size on
+  int step_pages = 1000;     // a background pass each time the WAL grows by this much
+  int restart_pages = 4000;  // from this WAL size on, the writer copies the remainder
+
+  [[nodiscard]] Status Validate() const;
 };
 
 struct CheckpointStats {
-  uint64_t background = 0;  // background passes completed
-  uint64_t writer = 0;      // complete checkpoints by the writer (the WAL then starts over)
+  uint64_t background = 0;  // background passes that copied frames
+  uint64_t writer = 0;      // checkpoints by the writer that copied the whole WAL
+  uint64_t restarts = 0;    // commits that found the WAL started over
+  bool failed = false;      // checkpoints stopped after an I/O error
 };
 
 class WalCheckpointer {
@@ -47,6 +58,7 @@ class WalCheckpointer {
   // outlive the checkpointer.
   [[nodiscard]] static Result<std::unique_ptr<WalCheckpointer>> Start(const std::string& path,
                                                                        CheckpointOptions options,
+                                                                       int busy_timeout_ms,
                                                                        SqliteMetrics& metrics);
   ~WalCheckpointer();  // stops the background thread (a pass in progress finishes first)
   WalCheckpointer(const WalCheckpointer&) = delete;
@@ -60,18 +72,27 @@ class WalCheckpointer {
 
  private:
   WalCheckpointer(CheckpointOptions options, std::unique_ptr<Connection> conn,
-                  SqliteMetrics& metrics, int db_fd)
-      : options_(options), conn_(std::move(conn)), metrics_(metrics), db_fd_(db_fd) {}
+                  SqliteMetrics& metrics)
+      : options_(options), conn_(std::move(conn)), metrics_(metrics) {}
   static int OnCommit(void* self, sqlite3* writer, const char* db_name, int pages);
   void Commit(sqlite3* writer, int pages);
   void Loop();
+  void Pass();
+  // Counts a checkpoint that failed; an I/O error stops checkpoints for good.
+  void Failed(int rc, const char* what, const char* message);
 
   const CheckpointOptions options_;
   std::unique_ptr<Connection> conn_;  // the background thread's
   SqliteMetrics& metrics_;
-  const int db_fd_;  // the database file, to flush what a pass copied
 
-  int last_step_ = 0;  // WAL size / step_pages at the last request for a pass (committing thread)
+  // The committing thread's (one at a time): the WAL's size at the last commit, and its size
+  // divided by step_pages when a pass was last asked for.
+  int last_pages_ = 0;
+  int last_step_ = 0;
+  // Frames copied so far, as the last checkpoint reported them (0 after a restart).
+  std::atomic<int> backfilled_{0};
+  std::atomic<bool> failed_{false};
+  std::atomic<bool> warned_{false};  // a failure was logged since the last success
 
   std::mutex mu_;  // guards wanted_, stopping_
   std::condition_variable cv_;
@@ -81,6 +102,7 @@ class WalCheckpointer {
 
   std::atomic<uint64_t> background_{0};
   std::atomic<uint64_t> writer_{0};
+  std::atomic<uint64_t> restarts_{0};
 };
 
 }  // namespace inferline::store
