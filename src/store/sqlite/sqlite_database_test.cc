@@ -1,9 +1,6 @@
 #include "store/sqlite/sqlite_database.h"
 
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -12,6 +9,7 @@
 #include <vector>
 
 #include "store/sqlite/sqlite_migrations.h"
+#include "store/sqlite/testing/kill_after_acks.h"
 #include "store/sqlite/testing/temp_dir.h"
 
 namespace inferline::store {
@@ -307,28 +305,16 @@ TEST(SqliteDatabase, ALoneFailingOperationReportsItsOwnError) {
 TEST(SqliteDatabase, AcknowledgedWritesSurviveKill9) {
   testing::TempDir dir;
   std::string path = dir.File("crash.db");
-  int fds[2];
-  ASSERT_EQ(::pipe(fds), 0);
-  pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ::close(fds[0]);
+  std::shared_ptr<SqliteDatabase> child_db;  // the child's
+  const int acked = testing::KillAfterAcks(200, [&]() -> testing::AckedWrite {
     auto db = SqliteDatabase::Open({.path = path});
-    if (!db.ok()) ::_exit(2);
-    for (int i = 0;; ++i) {
-      std::string id = "k" + std::to_string(i);
-      if (!(*db)->Write([&](WriteTx& tx) { return InsertUser(tx, id); }).ok()) ::_exit(3);
-      if (::write(fds[1], &i, sizeof i) != sizeof i) ::_exit(4);
-    }
-  }
-  ::close(fds[1]);
-  int acked = -1, v = 0;
-  while (acked < 200 && ::read(fds[0], &v, sizeof v) == sizeof v) acked = v;
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  ::close(fds[0]);
-  ASSERT_TRUE(WIFSIGNALED(status)) << "child ended on its own, status " << status;
+    if (!db.ok()) return nullptr;
+    child_db = *db;
+    return [&](int i) {
+      const std::string id = "k" + std::to_string(i);
+      return child_db->Write([&](WriteTx& tx) { return InsertUser(tx, id); }).ok();
+    };
+  });
   ASSERT_GE(acked, 200);
   auto db = OpenOrDie(path);
   ASSERT_TRUE(db);
