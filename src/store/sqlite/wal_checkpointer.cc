@@ -127,8 +127,7 @@ void WalCheckpointer::Pass() {
     rc = file->pMethods->xSync(file, SQLITE_SYNC_NORMAL | SQLITE_SYNC_DATAONLY);
   }
   if (rc != SQLITE_OK) {
-    Failed(rc == SQLITE_OK ? SQLITE_IOERR : rc, "syncing the database file",
-           sqlite3_errstr(rc));
+    Failed(rc, "syncing the database file", sqlite3_errstr(rc));
     return;
   }
   warned_.store(false, std::memory_order_relaxed);
