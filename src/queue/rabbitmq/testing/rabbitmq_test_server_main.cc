@@ -1,15 +1,52 @@
 // rabbitmq_test_server start|stop <state-file>: the ctest fixture that runs one private
 // RabbitMQ node for a whole test suite (see rabbitmq_server.h). `start` returns once the node
-// answers AMQP and leaves it running, its URL and process in <state-file>; `stop` stops that
-// node, removes its folder and the state file. Tests find the file through
+// answers AMQP and leaves it running, its URL and process in <state-file> (first stopping the
+// node of an earlier run that never reached its `stop`); `stop` stops that node, removes its
+// folder and the state file. Tests find the file through
 // INFERLINE_RABBITMQ_STATE.
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 
 #include "queue/rabbitmq/testing/rabbitmq_server.h"
 
 using inferline::queue::testing::RabbitMqServer;
+
+namespace {
+
+// The process a state file names, if it still runs RabbitMQ's script (and is not some later
+// process that reused its pid).
+bool StillRabbitMq(const std::string& state) {
+  std::ifstream in(state);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.starts_with("pid=")) continue;
+    std::ifstream cmdline("/proc/" + line.substr(4) + "/cmdline");
+    std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+    return args.find("rabbitmq-server") != std::string::npos;
+  }
+  return false;
+}
+
+// An earlier run was interrupted before its `stop`: stop its node, which would run on orphaned.
+void StopStale(const std::string& state) {
+  auto stale = RabbitMqServer::Attach(state);
+  if (stale.ok()) {
+    if (StillRabbitMq(state)) {
+      (void)(*stale)->Stop();
+      std::printf("stopped the RabbitMQ node of an interrupted run (%s)\n",
+                  (*stale)->url().c_str());
+    }
+    std::error_code ec;
+    std::filesystem::remove_all((*stale)->dir(), ec);
+  }
+  std::error_code ec;
+  std::filesystem::remove(state, ec);
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   if (argc != 3 || (std::string(argv[1]) != "start" && std::string(argv[1]) != "stop")) {
@@ -18,6 +55,7 @@ int main(int argc, char** argv) {
   }
   std::string state = argv[2];
   if (std::string(argv[1]) == "start") {
+    if (std::filesystem::exists(state)) StopStale(state);
     auto server = RabbitMqServer::Start();
     if (!server.ok()) {
       std::fprintf(stderr, "starting RabbitMQ failed: %s\n", server.status().ToString().c_str());
