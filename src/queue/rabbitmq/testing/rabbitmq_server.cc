@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <thread>
@@ -113,6 +114,11 @@ Result<std::unique_ptr<RabbitMqServer>> RabbitMqServer::Attach(const std::string
   } catch (const std::exception&) {
     return DataLoss("RabbitMQ state file " + state + " is incomplete");
   }
+  // A state file left by an interrupted run may name a pid that another process has since
+  // taken: never signal it.
+  std::ifstream cmdline(fmt::format("/proc/{}/cmdline", s->pid_));
+  std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
+  if (args.find("rabbitmq-server") == std::string::npos) s->pid_ = -1;
   s->owned_ = false;
   return s;
 }

@@ -39,7 +39,8 @@ class RabbitMqServer {
   [[nodiscard]] static Result<std::unique_ptr<RabbitMqServer>> Start(
       RabbitMqServerOptions options = {});
   // The node described by a state file written by SaveState (the fixture's node). It is not
-  // stopped when the object is destroyed.
+  // stopped when the object is destroyed. If the recorded pid no longer runs RabbitMQ's script
+  // (a reused pid), the node counts as stopped and nothing is ever signalled.
   [[nodiscard]] static Result<std::unique_ptr<RabbitMqServer>> Attach(const std::string& state);
   // The suite's shared node: Attach(getenv("INFERLINE_RABBITMQ_STATE")).
   [[nodiscard]] static Result<std::unique_ptr<RabbitMqServer>> FromEnvironment();

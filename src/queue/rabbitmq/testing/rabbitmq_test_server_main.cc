@@ -6,8 +6,6 @@
 // INFERLINE_RABBITMQ_STATE.
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <string>
 
 #include "queue/rabbitmq/testing/rabbitmq_server.h"
@@ -16,29 +14,13 @@ using inferline::queue::testing::RabbitMqServer;
 
 namespace {
 
-// The process a state file names, if it still runs RabbitMQ's script (and is not some later
-// process that reused its pid).
-bool StillRabbitMq(const std::string& state) {
-  std::ifstream in(state);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (!line.starts_with("pid=")) continue;
-    std::ifstream cmdline("/proc/" + line.substr(4) + "/cmdline");
-    std::string args((std::istreambuf_iterator<char>(cmdline)), std::istreambuf_iterator<char>());
-    return args.find("rabbitmq-server") != std::string::npos;
-  }
-  return false;
-}
-
 // An earlier run was interrupted before its `stop`: stop its node, which would run on orphaned.
 void StopStale(const std::string& state) {
   auto stale = RabbitMqServer::Attach(state);
   if (stale.ok()) {
-    if (StillRabbitMq(state)) {
-      (void)(*stale)->Stop();
-      std::printf("stopped the RabbitMQ node of an interrupted run (%s)\n",
-                  (*stale)->url().c_str());
-    }
+    (void)(*stale)->Stop();  // nothing to stop if its pid no longer runs RabbitMQ (Attach)
+    std::printf("cleared the RabbitMQ node of an interrupted run (%s)\n",
+                (*stale)->url().c_str());
     std::error_code ec;
     std::filesystem::remove_all((*stale)->dir(), ec);
   }
