@@ -15,6 +15,21 @@ if(INFERLINE_SANITIZE)
   add_link_options(-fsanitize=address,undefined)
 endif()
 
+# inferline_malloc: an interface library that executables link to get the chosen malloc.
+add_library(inferline_malloc INTERFACE)
+set(INFERLINE_MALLOC_NAME glibc)  # what `inferline version` reports (checked by cli_serve_smoke)
+if(INFERLINE_MALLOC STREQUAL "jemalloc" AND NOT INFERLINE_SANITIZE AND NOT INFERLINE_FUZZ)
+  find_library(INFERLINE_JEMALLOC_LIBRARY NAMES jemalloc)
+  if(NOT INFERLINE_JEMALLOC_LIBRARY)
+    message(FATAL_ERROR "INFERLINE_MALLOC=jemalloc needs libjemalloc-dev (scripts/setup.sh "
+                        "installs it), or configure with -DINFERLINE_MALLOC=system")
+  endif()
+  target_link_libraries(inferline_malloc INTERFACE ${INFERLINE_JEMALLOC_LIBRARY})
+  set(INFERLINE_MALLOC_NAME jemalloc)
+elseif(NOT INFERLINE_MALLOC STREQUAL "jemalloc" AND NOT INFERLINE_MALLOC STREQUAL "system")
+  message(FATAL_ERROR "INFERLINE_MALLOC must be jemalloc or system, not '${INFERLINE_MALLOC}'")
+endif()
+
 # inferline_library(<name> SOURCES ... DEPS ...)
 # A static library named inferline_<name>; include paths are rooted at src/.
 function(inferline_library name)

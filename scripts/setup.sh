@@ -9,7 +9,7 @@ packages=(
   # libraries
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libfmt-dev libspdlog-dev libyaml-cpp-dev libcli11-dev libssl-dev libsqlite3-dev
-  libopenblas-dev libhwy-dev
+  libopenblas-dev libhwy-dev libjemalloc-dev
   # distributed mode: client libraries, and the servers its integration tests start privately
   librabbitmq-dev libpqxx-dev libpq-dev libhiredis-dev
   rabbitmq-server postgresql redis-server

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The binary as a user meets it: `inferline serve` starts, answers /healthz, exposes metrics
 # that promtool accepts, refuses bad configuration naming the key, and on SIGTERM lets a slow
-# request finish, then exits 0.
-# Usage: serve_smoke_test.sh <path-to-inferline>
+# request finish, then exits 0; `inferline version` names the malloc the build chose.
+# Usage: serve_smoke_test.sh <path-to-inferline> [jemalloc|glibc]
 set -uo pipefail
 bin=$(realpath "${1:?usage: $0 <inferline binary>}")
 work=$(mktemp -d)
@@ -13,6 +13,12 @@ failures=0
 cd "$work"  # anything serve writes by default (its data folder) stays in the temp folder
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 pass() { echo "ok: $*"; }
+
+# --- The build's malloc (CMake's INFERLINE_MALLOC) is the one the binary runs on.
+if [ -n "${2:-}" ]; then
+  out=$("$bin" version 2>&1)
+  if grep -q "malloc: $2" <<<"$out"; then pass "malloc is $2"; else fail "malloc: expected $2: $out"; fi
+fi
 
 # --- Configuration errors name the key (and the file line), exit code 2.
 expect_config_error() {  # <description> <expected text> <args...>
