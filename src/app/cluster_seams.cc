@@ -4,6 +4,7 @@
 #include "app/signals.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/thread_name.h"
 #include "gateway/api_keys.h"
 #include "http/http_server.h"
 #include "http/standard_routes.h"
@@ -126,6 +127,7 @@ void HealthMonitor::Start() {
   for (auto& c : checks_) c->ok = true;  // log only changes from here on
   RunChecks();
   thread_ = std::thread([this] {
+    NameThisThread("health-checks");
     std::unique_lock lock(mu_);
     while (!cv_.wait_for(lock, interval_, [this] { return stop_; })) {
       lock.unlock();

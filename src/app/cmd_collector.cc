@@ -17,6 +17,7 @@
 #include "app/signals.h"
 #include "collector/collector.h"
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "events/redis/redis_event_bus.h"
 #include "quota/reconcile.h"
 #include "quota/redis/redis_quota_ledger.h"
@@ -59,6 +60,7 @@ int RunCollector(const ClusterCommandOptions& opts) {
   std::condition_variable cv;
   bool stop = false;
   std::thread reconciler([&] {
+    NameThisThread("quota-reconcile");
     std::unique_lock lock(mu);
     while (!cv.wait_for(lock, std::chrono::minutes(1), [&] { return stop; })) {
       lock.unlock();

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "protocol/event_data.h"
 #include "queue/outage_hold.h"
 
@@ -73,7 +74,10 @@ Status Collector::Start() {
   std::lock_guard lock(mu_);
   if (started_ || stopping_) return FailedPrecondition("the collector was already started");
   started_ = true;
-  for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this] { Loop(); });
+  for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this] {
+    NameThisThread("collector");
+    Loop();
+  });
   log::Info("collector consuming {} ({} threads)", queue::kResultsQueue, options_.threads);
   return Status::Ok();
 }

@@ -14,6 +14,8 @@
 #include <string>
 #include <thread>
 
+#include "common/thread_name.h"
+
 namespace inferline::log {
 namespace {
 
@@ -45,7 +47,10 @@ class Sink {
       if (!started_) {
         started_ = true;
         writer_pid_ = ::getpid();
-        std::thread([this] { Run(); }).detach();
+        std::thread([this] {
+          NameThisThread("log-writer");
+          Run();
+        }).detach();
       }
       if (!sync && ::getpid() != writer_pid_) sync = true;
       if (pending_.size() + line.size() > kMaxPending && !sync) {

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "gateway/api_keys.h"
 
 namespace inferline::gateway {
@@ -55,7 +56,10 @@ Gateway::Gateway(GatewayDeps deps, GatewayOptions options)
     });
   }
   if (deps_.broker != nullptr && options_.scaling_refresh.count() > 0) {
-    monitor_ = std::thread([this] { MonitorLoop(); });
+    monitor_ = std::thread([this] {
+      NameThisThread("gw-monitor");
+      MonitorLoop();
+    });
   }
 }
 

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "http/connection.h"
 #include "http/http_metrics.h"
 
@@ -115,7 +116,8 @@ Status HttpServer::Impl::Start() {
     if (e) log::Error("http: accept loop ended with an exception");
   });
   for (auto& loop : loops_) {
-    threads_.emplace_back([loop = loop.get()] {
+    threads_.emplace_back([loop = loop.get(), n = threads_.size()] {
+      NameThisThread("http-io-" + std::to_string(n));
       try {
         loop->run();
       } catch (const std::exception& e) {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "common/thread_name.h"
+
 namespace inferline::redis {
 namespace {
 
@@ -217,7 +219,10 @@ void RedisClient::EvalThenAsync(const RedisScript& script, std::vector<std::stri
       async_->queued.push_back(
           AsyncCall{&script, std::move(keys), std::move(args), std::move(then), std::move(done)});
       if (!pipeline_.joinable()) {
-        pipeline_ = std::thread([this, q = async_] { PipelineLoop(q); });
+        pipeline_ = std::thread([this, q = async_] {
+          NameThisThread("redis-pipeline");
+          PipelineLoop(q);
+        });
       }
       if (async_->queued.size() == 1) async_->cv.notify_one();
       return;

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 
+#include "common/thread_name.h"
 #include "engine/generator.h"
 #include "worker/request_mapping.h"
 
@@ -44,7 +45,10 @@ GeneratorBackend::GeneratorBackend(std::shared_ptr<const engine::Model> model,
                                    GeneratorBackendOptions options)
     : model_(std::move(model)), tokenizer_(std::move(tokenizer)), options_(std::move(options)) {
   options_.slots = std::max(1, options_.slots);
-  for (int i = 0; i < options_.slots; ++i) threads_.emplace_back([this] { RunSlot(); });
+  for (int i = 0; i < options_.slots; ++i) threads_.emplace_back([this] {
+    NameThisThread("worker-slot");
+    RunSlot();
+  });
 }
 
 GeneratorBackend::~GeneratorBackend() { Shutdown(); }

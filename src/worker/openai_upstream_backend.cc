@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "http/http_client.h"
 #include "worker/upstream_call.h"
 #include "worker/upstream_metrics.h"
@@ -71,7 +72,10 @@ class OpenAIUpstreamBackend::Impl {
         breaker({options.breaker_failures, options.breaker_open_for}),
         rng(std::random_device{}()) {
     metrics.circuit_open.Set(0);
-    thread = std::thread([this] { ioc.run(); });
+    thread = std::thread([this] {
+      NameThisThread("upstream-io");
+      ioc.run();
+    });
     thread_id = thread.get_id();
   }
 

@@ -2,12 +2,17 @@
 
 #include <algorithm>
 
+#include "common/thread_name.h"
+
 namespace inferline::worker {
 
 OrderedExecutor::OrderedExecutor(int threads) {
   int n = std::max(1, threads);
   for (int i = 0; i < n; ++i) lanes_.push_back(std::make_unique<Lane>());
-  for (auto& lane : lanes_) lane->thread = std::thread([this, l = lane.get()] { Run(*l); });
+  for (auto& lane : lanes_) lane->thread = std::thread([this, l = lane.get()] {
+    NameThisThread("worker-lane");
+    Run(*l);
+  });
 }
 
 OrderedExecutor::~OrderedExecutor() { Shutdown(); }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "queue/outage_hold.h"
 #include "worker/worker_task.h"
 
@@ -55,8 +56,14 @@ Status Worker::Start() {
   std::lock_guard lock(mu_);
   if (started_ || stopping_) return FailedPrecondition("the worker was already started");
   started_ = true;
-  consumer_ = std::thread([this] { ConsumeLoop(); });
-  housekeeper_ = std::thread([this] { HousekeepingLoop(); });
+  consumer_ = std::thread([this] {
+    NameThisThread("worker-consume");
+    ConsumeLoop();
+  });
+  housekeeper_ = std::thread([this] {
+    NameThisThread("worker-house");
+    HousekeepingLoop();
+  });
   log::Info("worker {} consuming {} (max in flight {})", options_.worker_id, queue_,
             options_.max_in_flight);
   return Status::Ok();

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "common/thread_name.h"
+
 namespace inferline::engine {
 
 Result<std::unique_ptr<Scheduler>> Scheduler::Create(std::shared_ptr<const Model> model,
@@ -21,7 +23,10 @@ Result<std::unique_ptr<Scheduler>> Scheduler::Create(std::shared_ptr<const Model
   } else if (config.sample_threads == 0) {
     s->sample_pool_ = &s->model_->pool();
   }
-  s->thread_ = std::thread([raw = s.get()] { raw->Run(); });
+  s->thread_ = std::thread([raw = s.get()] {
+    NameThisThread("engine");
+    raw->Run();
+  });
   return s;
 }
 

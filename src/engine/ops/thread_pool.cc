@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "common/thread_name.h"
+
 namespace inferline::engine {
 namespace {
 
@@ -38,7 +40,10 @@ ThreadPool::ThreadPool(int num_threads) {
   }
   workers_.reserve(num_threads - 1);
   for (int i = 1; i < num_threads; ++i) {
-    workers_.emplace_back([this, i] { WorkerLoop(i); });
+    workers_.emplace_back([this, i] {
+      NameThisThread("engine-pool-" + std::to_string(i));
+      WorkerLoop(i);
+    });
   }
 }
 

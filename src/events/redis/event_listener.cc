@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 #include "events/redis/event_scripts.h"
 
 namespace inferline::events {
@@ -36,7 +37,10 @@ EventListener::EventListener(std::shared_ptr<redis::RedisClient> client,
       on_channel_(std::move(on_channel)), on_subscribed_(std::move(on_subscribed)) {
   // Without the pipe, Want and Drop still reach the server, at the next kPoll.
   if (::pipe2(wake_fds_, O_CLOEXEC | O_NONBLOCK) != 0) wake_fds_[0] = wake_fds_[1] = -1;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("redis-events");
+    Run();
+  });
 }
 
 EventListener::~EventListener() {

@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 
 namespace inferline::queue {
 namespace {
@@ -34,7 +35,10 @@ Status IoLoop::Start() {
     conn_.reset();
     return st;
   }
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("amqp-io");
+    Run();
+  });
   return Status::Ok();
 }
 

@@ -12,6 +12,7 @@
 
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/thread_name.h"
 
 namespace inferline::store {
 namespace {
@@ -87,7 +88,10 @@ Status OutboxRelay::Start() {
   }
   DrainWakeups();  // a previous Stop's byte
   stopping_ = false;
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("outbox-relay");
+    Loop();
+  });
   return Status::Ok();
 }
 

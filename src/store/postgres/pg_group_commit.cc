@@ -6,6 +6,7 @@
 #include <exception>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 
 namespace inferline::store {
 
@@ -13,7 +14,10 @@ PgGroupCommit::PgGroupCommit(PostgresOptions options, PostgresMetrics& metrics)
     : options_(std::move(options)), metrics_(metrics) {
   if (options_.writers < 1) options_.writers = 1;
   if (options_.max_batch < 1) options_.max_batch = 1;
-  for (int i = 0; i < options_.writers; ++i) writers_.emplace_back([this] { WriterLoop(); });
+  for (int i = 0; i < options_.writers; ++i) writers_.emplace_back([this] {
+      NameThisThread("pg-writer");
+      WriterLoop();
+    });
 }
 
 PgGroupCommit::~PgGroupCommit() {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <exception>
 
+#include "common/thread_name.h"
 #include "store/sqlite/sqlite_migrations.h"
 
 namespace inferline::store {
@@ -67,7 +68,10 @@ Status SqliteDatabase::Init() {
     RETURN_IF_ERROR(r->Exec("PRAGMA query_only=1"));
     free_readers_.push_back(std::move(r));
   }
-  writer_ = std::thread([this] { WriterLoop(); });
+  writer_ = std::thread([this] {
+    NameThisThread("sqlite-writer");
+    WriterLoop();
+  });
   return Status::Ok();
 }
 

@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "common/log.h"
+#include "common/thread_name.h"
 
 namespace inferline::store {
 
@@ -26,7 +27,10 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(const std::strin
   // A connection opens the WAL at its first read; until then a checkpoint does nothing.
   RETURN_IF_ERROR(conn->Exec("SELECT count(*) FROM sqlite_schema"));
   std::unique_ptr<WalCheckpointer> c(new WalCheckpointer(options, std::move(conn), metrics));
-  c->thread_ = std::thread([raw = c.get()] { raw->Loop(); });
+  c->thread_ = std::thread([raw = c.get()] {
+    NameThisThread("sqlite-ckpt");
+    raw->Loop();
+  });
   return c;
 }
 
