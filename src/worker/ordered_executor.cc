@@ -20,9 +20,12 @@ OrderedExecutor::~OrderedExecutor() { Shutdown(); }
 void OrderedExecutor::Post(size_t key, std::function<void()> task) {
   Lane& lane = *lanes_[key % lanes_.size()];
   {
-    std::lock_guard lock(lane.mu);
+    std::unique_lock lock(lane.mu);
     if (!lane.stop) {
       lane.tasks.push_back(std::move(task));
+      // Signalled after unlocking (the lane outlives every Post): woken under the mutex, the
+      // lane's thread would block on it at once, and the unlock would cost a second wake-up.
+      lock.unlock();
       lane.cv.notify_one();
       return;
     }

@@ -131,27 +131,35 @@ void SqliteDatabase::WriteAsync(WriteFn fn, DoneFn done, Urgency urgency) {
 }
 
 void SqliteDatabase::Nudge() {
-  std::lock_guard lock(mu_);
-  if (pending_.empty() || wake_) return;
-  wake_ = true;
+  {
+    std::lock_guard lock(mu_);
+    if (pending_.empty() || wake_) return;
+    wake_ = true;
+  }
   cv_.notify_one();
 }
 
+// The writer is signalled after the mutex is released (cv_ lives as long as the database): a
+// thread woken while the signaller still holds the mutex blocks on it at once, and the unlock
+// then costs a second futex wake-up.
 void SqliteDatabase::Enqueue(Op op, bool urgent) {
   {
-    std::lock_guard lock(mu_);
+    std::unique_lock lock(mu_);
     if (!stopping_) {
       const bool first = pending_.empty();
       pending_.push_back(std::move(op));
+      bool notify = false;
       if (urgent && !wake_) {
         wake_ = true;
-        cv_.notify_one();
+        notify = true;
       } else if (!urgent && first && !wake_) {
         // The writer starts the clock for the deferred write (and runs it sooner if an urgent
         // one arrives meanwhile).
         deferred_until_ = std::chrono::steady_clock::now() + options_.defer;
-        cv_.notify_one();
+        notify = true;
       }
+      lock.unlock();
+      if (notify) cv_.notify_one();
       return;
     }
   }
