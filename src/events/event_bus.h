@@ -76,6 +76,13 @@ struct StreamInfo {
   bool terminal = false;
 };
 
+struct SubscribeOptions {
+  // Only the terminal event is wanted (a non-streaming answer, a worker watching for a cancel):
+  // the callback gets the terminal event alone, replayed or live, and the subscriber does not
+  // count as following the stream live (HasLiveFollowers).
+  bool terminal_only = false;
+};
+
 class EventBus {
  public:
   virtual ~EventBus() = default;
@@ -86,9 +93,19 @@ class EventBus {
 
   [[nodiscard]] virtual Result<SubscribeResult> Subscribe(std::string_view request_id,
                                                           int64_t after_id,
-                                                          EventCallback callback) = 0;
+                                                          EventCallback callback,
+                                                          SubscribeOptions options = {}) = 0;
 
   [[nodiscard]] virtual Result<StreamInfo> Describe(std::string_view request_id) = 0;
+  // Whether a subscriber follows the request's non-terminal events live right now. A publisher
+  // may hold `token` text back while nobody does and publish it, coalesced, with the next
+  // token someone follows or before the terminal event: the history stays complete and in
+  // order, only in fewer events. A bus that cannot tell (the distributed one: subscribers are
+  // on other gateways) answers true.
+  virtual bool HasLiveFollowers(std::string_view request_id) {
+    (void)request_id;
+    return true;
+  }
 };
 
 }  // namespace inferline::events

@@ -101,6 +101,26 @@ TYPED_TEST_P(EventBusContractTest, ReplaysAfterTheGivenIdThenDeliversLive) {
   EXPECT_EQ(got[3].id, 5);
 }
 
+TYPED_TEST_P(EventBusContractTest, ATerminalOnlySubscriberGetsOnlyTheTerminalEvent) {
+  this->Pub("r", EventType::kStarted);
+  this->Pub("r", EventType::kToken, R"({"text":"a"})");
+  Collector c;
+  auto sub = this->bus().Subscribe("r", 0, c.Callback(), {.terminal_only = true});
+  ASSERT_TRUE(sub.ok());
+  this->Pub("r", EventType::kToken, R"({"text":"b"})");
+  this->Pub("r", EventType::kCompleted, R"({"finish_reason":"stop"})");
+  c.WaitTerminal();
+  std::vector<Event> got = c.Events();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].type, EventType::kCompleted);
+  EXPECT_EQ(got[0].id, 4);
+  // Replayed too: only the terminal event of a finished stream.
+  Collector late;
+  auto again = this->bus().Subscribe("r", 0, late.Callback(), {.terminal_only = true});
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(late.Ids(), std::vector<int64_t>{4});
+}
+
 TYPED_TEST_P(EventBusContractTest, AStreamEndsWithItsFirstTerminalEvent) {
   this->Pub("r", EventType::kQueued);
   this->Pub("r", EventType::kCancelled);
@@ -190,6 +210,7 @@ TYPED_TEST_P(EventBusContractTest, RejectsBadArguments) {
 
 REGISTER_TYPED_TEST_SUITE_P(EventBusContractTest, IdsAreMonotonicPerRequest,
                             ReplaysAfterTheGivenIdThenDeliversLive,
+                            ATerminalOnlySubscriberGetsOnlyTheTerminalEvent,
                             AStreamEndsWithItsFirstTerminalEvent,
                             UnsubscribedCallbacksNeverRunAgain, ACallbackMayDropItsOwnSubscription,
                             ConcurrentPublishAndSubscribeIsGapFree, ReportsAnIncompleteReplay,

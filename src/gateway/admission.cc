@@ -298,7 +298,10 @@ AdmitStart Admission::Begin(const Principal& principal, const GenerationRequest&
   }
   // From here on, every failure refunds the reservation.
   if (on_event) {
-    Result<events::SubscribeResult> sub = bus_.Subscribe(a.request_id, 0, std::move(on_event));
+    // A non-streaming answer needs only the terminal event; not following the tokens lets the
+    // worker hold them back and publish them together (EventBus::HasLiveFollowers).
+    Result<events::SubscribeResult> sub = bus_.Subscribe(
+        a.request_id, 0, std::move(on_event), {.terminal_only = !request.stream});
     if (!sub.ok()) {
       Refund(a.request_id);
       start.outcome.failure.status =

@@ -180,18 +180,39 @@ TEST_F(AdmissionTest, QuotaRefusalNamesTheWindowAndKeepsNothing) {
 }
 
 // The subscription is made before the record exists, so the first bus event a worker publishes
-// reaches it; admission itself publishes nothing (`queued` is derived from the record).
+// reaches it; admission itself publishes nothing (`queued` is derived from the record). A
+// streaming request follows every event; a non-streaming one only needs the terminal event and
+// so does not count as following the tokens (the worker may then hold them back).
 TEST_F(AdmissionTest, SubscribesBeforeRecordingAndPublishesNothing) {
   EventLog log;
-  auto out = admission_.Admit(User("erin"), Completion("Let there be light", 4), log.Callback());
+  GenerationRequest streamed = Completion("Let there be light", 4);
+  streamed.stream = true;
+  auto out = admission_.Admit(User("erin"), streamed, log.Callback());
   ASSERT_TRUE(out.admitted);
   EXPECT_TRUE(out.admitted->subscription.active());
   EXPECT_TRUE(log.Events().empty());
+  EXPECT_TRUE(p_.bus->HasLiveFollowers(out.admitted->request_id));
   ASSERT_TRUE(p_.bus->Publish(out.admitted->request_id, events::EventType::kStarted, "{}").ok());
   const std::vector<events::Event> seen = log.Events();
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].id, 1);
   EXPECT_EQ(seen[0].type, events::EventType::kStarted);
+}
+
+TEST_F(AdmissionTest, ANonStreamingAnswerWaitsForTheTerminalEventOnly) {
+  EventLog log;
+  auto out = admission_.Admit(User("erin"), Completion("Let there be light", 4), log.Callback());
+  ASSERT_TRUE(out.admitted);
+  const std::string& id = out.admitted->request_id;
+  EXPECT_FALSE(p_.bus->HasLiveFollowers(id));
+  ASSERT_TRUE(p_.bus->Publish(id, events::EventType::kStarted, "{}").ok());
+  ASSERT_TRUE(p_.bus->Publish(id, events::EventType::kToken, R"({"text":"a"})").ok());
+  EXPECT_TRUE(log.Events().empty());
+  ASSERT_TRUE(p_.bus->Publish(id, events::EventType::kCompleted, "{}").ok());
+  const std::vector<events::Event> seen = log.Events();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].id, 3);
+  EXPECT_EQ(seen[0].type, events::EventType::kCompleted);
 }
 
 // The two halves the I/O-thread path uses: Begin reserves, the write happens

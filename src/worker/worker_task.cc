@@ -43,9 +43,12 @@ void Worker::StartTask(std::shared_ptr<Task> task, bool registered) {
   Result<events::StreamInfo> info = bus_.Describe(id);
   int64_t after = info.ok() ? info->last_id : 0;
   Result<events::SubscribeResult> sub =
-      bus_.Subscribe(id, after, [this, raw](const events::Event& e) {
-        if (events::IsTerminal(e.type)) RequestCancel(*raw);
-      });
+      bus_.Subscribe(
+          id, after,
+          [this, raw](const events::Event& e) {
+            if (events::IsTerminal(e.type)) RequestCancel(*raw);
+          },
+          {.terminal_only = true});
   if (sub.ok()) {
     if (sub->terminal) raw->cancel_requested = true;
     task->watch = std::move(sub->subscription);
@@ -172,9 +175,17 @@ void Worker::OnToken(Task& task, std::string_view piece, int index) {
     if (task.pending_text.empty()) task.pending_index = index;
     task.pending_text.append(piece);
     post = !task.flush_posted;
+  }
+  // Nobody follows the tokens live (a non-streaming sync answer, an async request nobody
+  // watches): keep them for the next token someone follows, or for Finish, which flushes
+  // before the result. That spares the lane a wake-up per token.
+  if (!post || !bus_.HasLiveFollowers(task.request.request_id)) return;
+  {
+    std::lock_guard lock(task.mu);
+    if (task.flush_posted) return;
     task.flush_posted = true;
   }
-  if (post) dispatch_->Post(task.lane, [this, t = task.shared_from_this()] { FlushTokens(*t); });
+  dispatch_->Post(task.lane, [this, t = task.shared_from_this()] { FlushTokens(*t); });
 }
 
 void Worker::FlushTokens(Task& task) {

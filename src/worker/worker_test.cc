@@ -157,6 +157,46 @@ TEST_F(WorkerTest, RunsARequestStreamsTokensAndPublishesTheResultBeforeAcking) {
             3);  // counted before the result was published
 }
 
+// Tokens nobody follows live are held back (no lane wake-up per token) and published with the
+// next token someone follows, or before the result: the history keeps every piece, in order.
+TEST_F(WorkerTest, TokensNobodyFollowsAreHeldBackAndPublishedTogether) {
+  auto token_texts = [&](const std::string& id) {
+    std::vector<std::string> out;
+    auto sub = seams_.bus.Subscribe(id, 0, [&](const events::Event& e) {
+      if (e.type == events::EventType::kToken) {
+        out.push_back(protocol::ParseTokenEventData(e.data)->text);
+      }
+    });
+    EXPECT_TRUE(sub.ok());
+    return out;  // the replay ran inside Subscribe; the subscription ends here
+  };
+  script_.hold = true;
+  Accept("quiet");
+  StartWorker();
+  ASSERT_TRUE(backend_->WaitForActive(1));
+  backend_->Release(1);  // "In", with nobody following
+  ASSERT_TRUE(WaitFor([&] { return seams_.Record("quiet").status == store::RequestStatus::kRunning; }));
+  std::this_thread::sleep_for(200ms);
+  EXPECT_TRUE(token_texts("quiet").empty()) << "a token nobody follows was published at once";
+
+  EventLog follower(seams_.bus, "quiet");
+  backend_->Release(1);  // " the": now followed, so it goes out with what was held back
+  ASSERT_TRUE(WaitFor([&] { return follower.Count(events::EventType::kToken) >= 1; }));
+  std::vector<events::Event> seen = follower.events();
+  std::string live;
+  for (const auto& e : seen) {
+    if (e.type == events::EventType::kToken) live += protocol::ParseTokenEventData(e.data)->text;
+  }
+  EXPECT_EQ(live, "In the");
+  backend_->ReleaseAll();
+  ASSERT_EQ(TakeResults(1).size(), 1u);
+  std::vector<std::string> all = token_texts("quiet");
+  std::string joined;
+  for (const auto& t : all) joined += t;
+  EXPECT_EQ(joined, "In the beginning");
+  EXPECT_EQ(all.size(), 2u) << "held-back pieces are coalesced into the next published event";
+}
+
 TEST_F(WorkerTest, AResultRecordedInProcessSkipsTheResultsQueueAndAcks) {
   std::mutex mu;
   std::vector<protocol::ResultMessage> recorded;

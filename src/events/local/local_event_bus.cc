@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <deque>
 #include <mutex>
@@ -16,7 +17,12 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 
 struct Subscriber {
   EventCallback callback;
+  bool terminal_only = false;
   std::atomic<bool> active{true};
+
+  void Offer(const Event& e) const {
+    if (active.load() && (!terminal_only || IsTerminal(e.type))) callback(e);
+  }
 };
 
 struct Stream {
@@ -32,9 +38,7 @@ struct Stream {
 
   void Deliver(const Event& e) {
     delivering.store(std::this_thread::get_id());
-    for (const auto& s : subscribers) {
-      if (s->active.load()) s->callback(e);
-    }
+    for (const auto& s : subscribers) s->Offer(e);
     delivering.store(std::thread::id());
     std::erase_if(subscribers, [](const auto& s) { return !s->active.load(); });
   }
@@ -183,13 +187,15 @@ Result<int64_t> LocalEventBus::Publish(std::string_view request_id, EventType ty
 }
 
 Result<SubscribeResult> LocalEventBus::Subscribe(std::string_view request_id, int64_t after_id,
-                                                 EventCallback callback) {
+                                                 EventCallback callback,
+                                                 SubscribeOptions options) {
   RETURN_IF_ERROR(ValidateId(request_id));
   if (after_id < 0) return InvalidArgument("after_id must be >= 0", "after_id");
   if (!callback) return InvalidArgument("a callback is required", "callback");
   std::shared_ptr<Stream> stream = state_->FindOrCreate(request_id);
   auto sub = std::make_shared<Subscriber>();
   sub->callback = std::move(callback);
+  sub->terminal_only = options.terminal_only;
   SubscribeResult out;
   {
     std::lock_guard lock(stream->mu);
@@ -199,7 +205,7 @@ Result<SubscribeResult> LocalEventBus::Subscribe(std::string_view request_id, in
     out.terminal = stream->terminal;
     stream->delivering.store(std::this_thread::get_id());
     for (const Event& e : stream->history) {
-      if (e.id > after_id && sub->active.load()) sub->callback(e);
+      if (e.id > after_id) sub->Offer(e);
     }
     stream->delivering.store(std::thread::id());
     stream->subscribers.push_back(sub);
@@ -221,6 +227,14 @@ Result<StreamInfo> LocalEventBus::Describe(std::string_view request_id) {
   info.last_id = stream->next_id - 1;
   info.terminal = stream->terminal;
   return info;
+}
+
+bool LocalEventBus::HasLiveFollowers(std::string_view request_id) {
+  std::shared_ptr<Stream> stream = state_->Find(request_id);
+  if (!stream) return false;
+  std::lock_guard lock(stream->mu);
+  return std::any_of(stream->subscribers.begin(), stream->subscribers.end(),
+                     [](const auto& s) { return !s->terminal_only && s->active.load(); });
 }
 
 size_t LocalEventBus::stream_count() const {

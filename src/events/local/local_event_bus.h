@@ -43,8 +43,10 @@ class LocalEventBus final : public EventBus {
 
   Result<int64_t> Publish(std::string_view request_id, EventType type, std::string data) override;
   Result<SubscribeResult> Subscribe(std::string_view request_id, int64_t after_id,
-                                    EventCallback callback) override;
+                                    EventCallback callback,
+                                    SubscribeOptions options = {}) override;
   Result<StreamInfo> Describe(std::string_view request_id) override;
+  bool HasLiveFollowers(std::string_view request_id) override;
 
   // Streams currently held (for tests and a gauge).
   size_t stream_count() const;

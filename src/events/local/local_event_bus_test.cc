@@ -99,6 +99,25 @@ TEST(LocalEventBus, AListenerOnlyStreamGoesAwayWithItsListener) {
   EXPECT_EQ(bus.stream_count(), 0u);
 }
 
+TEST(LocalEventBus, KnowsWhetherAnyoneFollowsAStreamLive) {
+  LocalEventBus bus;
+  EXPECT_FALSE(bus.HasLiveFollowers("r"));  // no stream at all
+  ASSERT_TRUE(bus.Publish("r", EventType::kStarted, "{}").ok());
+  EXPECT_FALSE(bus.HasLiveFollowers("r"));
+  Collector answer, watcher;
+  auto terminal_only = bus.Subscribe("r", 0, answer.Callback(), {.terminal_only = true});
+  ASSERT_TRUE(terminal_only.ok());
+  EXPECT_FALSE(bus.HasLiveFollowers("r")) << "a terminal-only subscriber follows nothing live";
+  auto follower = bus.Subscribe("r", 0, watcher.Callback());
+  ASSERT_TRUE(follower.ok());
+  EXPECT_TRUE(bus.HasLiveFollowers("r"));
+  EXPECT_FALSE(bus.HasLiveFollowers("other"));
+  follower->subscription.Reset();
+  EXPECT_FALSE(bus.HasLiveFollowers("r"));
+  EXPECT_TRUE(answer.Ids().empty());
+  EXPECT_EQ(watcher.Ids(), std::vector<int64_t>{1});
+}
+
 TEST(LocalEventBus, SubscriptionsMayOutliveTheBus) {
   Collector c;
   SubscribeResult sub;

@@ -260,13 +260,20 @@ Result<int64_t> RedisEventBus::Publish(std::string_view request_id, EventType ty
 }
 
 Result<SubscribeResult> RedisEventBus::Subscribe(std::string_view request_id, int64_t after_id,
-                                                 EventCallback callback) {
+                                                 EventCallback callback,
+                                                 SubscribeOptions options) {
   RETURN_IF_ERROR(ValidateId(request_id));
   if (after_id < 0) return InvalidArgument("after_id must be >= 0", "after_id");
   if (!callback) return InvalidArgument("a callback is required", "callback");
   auto sub = std::make_shared<Sub>();
   sub->request_id = std::string(request_id);
-  sub->callback = std::move(callback);
+  if (options.terminal_only) {
+    sub->callback = [cb = std::move(callback)](const Event& e) {
+      if (IsTerminal(e.type)) cb(e);
+    };
+  } else {
+    sub->callback = std::move(callback);
+  }
   sub->next_id = after_id + 1;
   // Registered before the replay is read, so that no live event falls between the two: one
   // that arrives meanwhile waits for sub->mu and is then dropped as seen, or delivered after.

@@ -47,7 +47,8 @@ class RedisEventBus final : public EventBus {
 
   Result<int64_t> Publish(std::string_view request_id, EventType type, std::string data) override;
   Result<SubscribeResult> Subscribe(std::string_view request_id, int64_t after_id,
-                                    EventCallback callback) override;
+                                    EventCallback callback,
+                                    SubscribeOptions options = {}) override;
   Result<StreamInfo> Describe(std::string_view request_id) override;
 
   // True once the pub/sub connection is listening (for /readyz).
