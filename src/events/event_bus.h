@@ -101,7 +101,7 @@ class EventBus {
   // may hold `token` text back while nobody does and publish it, coalesced, with the next
   // token someone follows or before the terminal event: the history stays complete and in
   // order, only in fewer events. A bus that cannot tell (the distributed one: subscribers are
-  // on other gateways) answers true.
+  // on other gateways) answers true. Not to be called from a callback of the same stream.
   virtual bool HasLiveFollowers(std::string_view request_id) {
     (void)request_id;
     return true;

@@ -5,7 +5,8 @@
 // result, while slow work for one request (a durable publish) does not stall the others on
 // other threads.
 //
-// Thread-safety: Post may be called from any thread; Shutdown from any thread but a task.
+// Thread-safety: Post may be called from any thread, by callers that keep the executor alive
+// until Post returns (it signals the lane after unlocking); Shutdown from any thread but a task.
 // Each lane's mutex guards its queue and its stop flag.
 #pragma once
 

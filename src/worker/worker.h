@@ -113,6 +113,12 @@ struct WorkerOptions {
 
 class Worker {
  public:
+  // Token text held back while nobody follows a request live is published anyway once it
+  // reaches this many bytes, so that no event grows past the bus's size limit.
+  static constexpr size_t kHeldTextLimit = 64 * 1024;
+  // While nobody follows, whether someone started to is asked at most this often per request.
+  static constexpr std::chrono::milliseconds kFollowerRecheck{2};
+
   Worker(queue::Broker& broker, store::Store& store, events::EventBus& bus,
          std::shared_ptr<ModelBackend> backend, WorkerOptions options);
   ~Worker();  // Stop()

@@ -169,17 +169,27 @@ void Worker::OnToken(Task& task, std::string_view piece, int index) {
   if (task.first_piece_seconds.load() == 0) {
     task.first_piece_seconds = std::max(1e-9, SecondsSince(task.taken));
   }
-  bool post = false;
+  // Nobody follows the tokens live (a non-streaming sync answer, an async request nobody
+  // watches): keep them for the next token someone follows, or for Finish, which flushes
+  // before the result. That spares the lane a wake-up per token. Whether someone follows is
+  // asked at most every kFollowerRecheck, and held text goes out anyway at kHeldTextLimit.
+  const auto now = SteadyClock::now();
+  bool ask = false;
   {
     std::lock_guard lock(task.mu);
     if (task.pending_text.empty()) task.pending_index = index;
     task.pending_text.append(piece);
-    post = !task.flush_posted;
+    if (task.flush_posted) return;
+    if (task.pending_text.size() < kHeldTextLimit) {
+      if (now - task.unfollowed_at < kFollowerRecheck) return;
+      ask = true;
+    }
   }
-  // Nobody follows the tokens live (a non-streaming sync answer, an async request nobody
-  // watches): keep them for the next token someone follows, or for Finish, which flushes
-  // before the result. That spares the lane a wake-up per token.
-  if (!post || !bus_.HasLiveFollowers(task.request.request_id)) return;
+  if (ask && !bus_.HasLiveFollowers(task.request.request_id)) {
+    std::lock_guard lock(task.mu);
+    task.unfollowed_at = now;
+    if (task.pending_text.size() < kHeldTextLimit) return;
+  }
   {
     std::lock_guard lock(task.mu);
     if (task.flush_posted) return;

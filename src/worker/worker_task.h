@@ -63,6 +63,9 @@ struct Worker::Task : std::enable_shared_from_this<Worker::Task> {
   std::string pending_text;  // token text not yet published
   int64_t pending_index = 0;
   bool flush_posted = false;
+  // When the bus last said nobody follows the request live (OnToken asks again after
+  // Worker::kFollowerRecheck); the epoch when it has not been asked.
+  std::chrono::steady_clock::time_point unfollowed_at{};
 };
 
 // Backend callbacks hold the gate, not the Worker: after Stop closes it (worker = null), a late

@@ -175,12 +175,14 @@ TEST_F(WorkerTest, TokensNobodyFollowsAreHeldBackAndPublishedTogether) {
   StartWorker();
   ASSERT_TRUE(backend_->WaitForActive(1));
   backend_->Release(1);  // "In", with nobody following
+  ASSERT_TRUE(backend_->WaitForPlayed(1));
   ASSERT_TRUE(WaitFor([&] { return seams_.Record("quiet").status == store::RequestStatus::kRunning; }));
-  std::this_thread::sleep_for(200ms);
+  std::this_thread::sleep_for(100ms);  // time for a flush, had one been posted
   EXPECT_TRUE(token_texts("quiet").empty()) << "a token nobody follows was published at once";
 
   EventLog follower(seams_.bus, "quiet");
   backend_->Release(1);  // " the": now followed, so it goes out with what was held back
+  ASSERT_TRUE(backend_->WaitForPlayed(2));
   ASSERT_TRUE(WaitFor([&] { return follower.Count(events::EventType::kToken) >= 1; }));
   std::vector<events::Event> seen = follower.events();
   std::string live;
@@ -195,6 +197,48 @@ TEST_F(WorkerTest, TokensNobodyFollowsAreHeldBackAndPublishedTogether) {
   for (const auto& t : all) joined += t;
   EXPECT_EQ(joined, "In the beginning");
   EXPECT_EQ(all.size(), 2u) << "held-back pieces are coalesced into the next published event";
+}
+
+// Nobody ever follows: every piece is held until the result, then published as one event
+// ahead of it.
+TEST_F(WorkerTest, TokensNobodyEverFollowsArePublishedOnceBeforeTheResult) {
+  Accept("unwatched");
+  StartWorker();
+  ASSERT_EQ(TakeResults(1).size(), 1u);
+  std::vector<events::Event> history;
+  auto sub = seams_.bus.Subscribe("unwatched", 0,
+                                  [&](const events::Event& e) { history.push_back(e); });
+  ASSERT_TRUE(sub.ok());
+  sub->subscription.Reset();
+  std::vector<std::string> tokens;
+  for (const auto& e : history) {
+    if (e.type == events::EventType::kToken) {
+      tokens.push_back(protocol::ParseTokenEventData(e.data)->text);
+    }
+  }
+  ASSERT_EQ(tokens.size(), 1u) << "three pieces nobody followed make one event";
+  EXPECT_EQ(tokens[0], "In the beginning");
+}
+
+// A long generation nobody follows still goes out in several events, not as one event at the
+// end, which the bus would refuse (over its 1 MiB limit) and the text would be lost.
+TEST_F(WorkerTest, HeldBackTextIsPublishedOnceItGrowsLarge) {
+  script_.pieces.assign(300, std::string(4096, 'a'));  // 1.2 MiB in all
+  Accept("long", 400);
+  StartWorker();
+  ASSERT_EQ(TakeResults(1).size(), 1u);
+  size_t events_seen = 0, largest = 0, total = 0;
+  auto sub = seams_.bus.Subscribe("long", 0, [&](const events::Event& e) {
+    if (e.type != events::EventType::kToken) return;
+    const std::string text = protocol::ParseTokenEventData(e.data)->text;
+    ++events_seen;
+    largest = std::max(largest, text.size());
+    total += text.size();
+  });
+  ASSERT_TRUE(sub.ok());
+  EXPECT_EQ(total, 300u * 4096u) << "held-back text was lost";
+  EXPECT_GE(events_seen, 2u);
+  EXPECT_LT(largest, size_t{1} << 20);
 }
 
 TEST_F(WorkerTest, AResultRecordedInProcessSkipsTheResultsQueueAndAcks) {

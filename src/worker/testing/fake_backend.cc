@@ -99,6 +99,11 @@ void FakeBackend::Play(std::shared_ptr<Run> run) {
     if (run->callbacks.on_token) run->callbacks.on_token(piece, played);
     result.output_text += piece;
     ++played;
+    {
+      std::lock_guard lock(mu_);
+      ++pieces_played_;
+    }
+    cv_.notify_all();
   }
   result.usage.completion_tokens = played;
   bool cancelled;
@@ -148,6 +153,11 @@ void FakeBackend::Shutdown() {
 bool FakeBackend::WaitForActive(int n, std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   return cv_.wait_for(lock, timeout, [&] { return active_ >= n; });
+}
+
+bool FakeBackend::WaitForPlayed(int n, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [&] { return pieces_played_ >= n; });
 }
 
 bool FakeBackend::WaitForSubmitted(int n, std::chrono::milliseconds timeout) {

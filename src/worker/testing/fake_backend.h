@@ -51,6 +51,8 @@ class FakeBackend final : public ModelBackend {
 
   // Waits (up to `timeout`, generous in tests) until `n` requests are active at once.
   bool WaitForActive(int n, std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  // Waits until `n` pieces were played in total (each after its on_token callback returned).
+  bool WaitForPlayed(int n, std::chrono::milliseconds timeout = std::chrono::seconds(20));
   // Waits until `n` requests were submitted in total.
   bool WaitForSubmitted(int n, std::chrono::milliseconds timeout = std::chrono::seconds(20));
   int submitted() const;
@@ -74,6 +76,7 @@ class FakeBackend final : public ModelBackend {
   int active_ = 0;
   int max_active_ = 0;
   int cancels_ = 0;
+  int pieces_played_ = 0;
   std::vector<std::string> submitted_ids_;
   std::vector<std::shared_ptr<Run>> runs_;
   std::vector<std::thread> threads_;
