@@ -307,16 +307,16 @@ void Worker::Finish(const std::shared_ptr<Task>& task, BackendResult r) {
   metrics_.tokens_processed_total.With({"prompt", m.model}).Inc(res.usage.prompt_tokens);
   metrics_.tokens_processed_total.With({"completion", m.model})
       .Inc(res.usage.completion_tokens);
+  // Logged after the result is handed on: the line is not on the way to the client.
+  if (PublishAndAck(delivery, res)) Count(protocol::FinalStatusName(res.status));
   log::InfoFor(m.request_id, "{} ({}): {} prompt + {} completion tokens in {:.3f}s",
                protocol::FinalStatusName(res.status), res.finish_reason, res.usage.prompt_tokens,
                res.usage.completion_tokens, generation);
-  if (PublishAndAck(delivery, res)) Count(protocol::FinalStatusName(res.status));
   Remove(*task);
   metrics_.engine_batch_size.Set(backend_->ActiveSequences());
 }
 
 bool Worker::PublishAndAck(const queue::Delivery& d, const protocol::ResultMessage& res) {
-  const std::string payload = protocol::Serialize(res);
   queue::MessageMeta meta;
   meta.message_id = res.request_id;  // a second result is dropped while the first is queued
   meta.model = res.model;
@@ -340,6 +340,7 @@ bool Worker::PublishAndAck(const queue::Delivery& d, const protocol::ResultMessa
     log::WarnFor(res.request_id, "cannot record the result in process ({}); sending it to {}",
                  recorded.ToString(), queue::kResultsQueue);
   }
+  const std::string payload = protocol::Serialize(res);  // only the queue needs it
   Status st;
   Status acked;
   for (int attempt = 0;; ++attempt) {
