@@ -41,7 +41,7 @@ Status SqliteBroker::Publish(std::string_view queue, std::string_view payload,
                              const MessageMeta& meta) {
   int64_t now = NowMs();
   return db_->Write([&](WriteTx& tx) {
-    return store::InsertQueueMessage(tx, db_->queue_signal(), queue, payload, meta, now, now);
+    return store::InsertQueueMessage(tx, db_->queue_signals(), queue, payload, meta, now, now);
   });
 }
 
@@ -108,7 +108,7 @@ Result<std::vector<Delivery>> SqliteBroker::Consume(std::string_view queue_view,
   RETURN_IF_ERROR(ValidateConsume(queue_view, options));
   std::string queue(queue_view);
   auto deadline = std::chrono::steady_clock::now() + options.wait;
-  store::ChangeSignal& signal = db_->queue_signal();
+  store::ChangeSignal& signal = db_->queue_signals().For(queue);
   while (!shutdown_.load()) {
     uint64_t seen = signal.version();  // before looking, so no commit slips between
     ASSIGN_OR_RETURN(LeaseResult got, TryLease(queue, options));
@@ -164,7 +164,7 @@ Broker::PublishAckResult SqliteBroker::PublishAndAck(std::string_view queue,
   PublishAckResult r;
   r.published = db_->Write([&](WriteTx& tx) -> Status {
     RETURN_IF_ERROR(
-        store::InsertQueueMessage(tx, db_->queue_signal(), queue, payload, meta, now, now));
+        store::InsertQueueMessage(tx, db_->queue_signals(), queue, payload, meta, now, now));
     // A stale lease does not undo the publish: the result stands, the ack reports it.
     ASSIGN_OR_RETURN(acked, AckIn(tx.conn(), delivery));
     return Status::Ok();
@@ -191,7 +191,8 @@ Result<NackOutcome> SqliteBroker::Nack(const Delivery& delivery, bool requeue,
                         .Bind(4, int64_t{dead})
                         .Run());
     done = tx.conn().Changes() > 0;
-    if (done) tx.AfterCommit([this] { db_->queue_signal().Notify(); });
+    // The message is back in its queue or in the dead-letter queue: wake both kinds.
+    if (done) tx.AfterCommit([this] { db_->queue_signals().NotifyAll(); });
     return Status::Ok();
   }));
   if (!done) return StaleLease();
@@ -250,14 +251,14 @@ Status SqliteBroker::ReleaseAllLeases() {
   return db_->Write([&](WriteTx& tx) -> Status {
     RETURN_IF_ERROR(tx.conn().Exec(
         "UPDATE queue_messages SET state = 0, lease_until = NULL WHERE state = 1"));
-    if (tx.conn().Changes() > 0) tx.AfterCommit([this] { db_->queue_signal().Notify(); });
+    if (tx.conn().Changes() > 0) tx.AfterCommit([this] { db_->queue_signals().NotifyAll(); });
     return Status::Ok();
   });
 }
 
 void SqliteBroker::Shutdown() {
   shutdown_.store(true);
-  db_->queue_signal().Notify();
+  db_->queue_signals().NotifyAll();
 }
 
 }  // namespace inferline::queue

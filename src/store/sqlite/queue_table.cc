@@ -46,12 +46,12 @@ Result<bool> Insert(WriteTx& tx, std::string_view queue, std::string_view payloa
 
 }  // namespace
 
-Status InsertQueueMessage(WriteTx& tx, ChangeSignal& signal, std::string_view queue,
+Status InsertQueueMessage(WriteTx& tx, QueueSignals& signals, std::string_view queue,
                           std::string_view payload, const queue::MessageMeta& meta,
                           int64_t visible_at_ms, int64_t published_at_ms) {
   ASSIGN_OR_RETURN(bool inserted, Insert(tx, queue, payload, meta, visible_at_ms,
                                          published_at_ms, std::nullopt));
-  if (inserted) tx.AfterCommit([&signal] { signal.Notify(); });
+  if (inserted) tx.AfterCommit([&signal = signals.For(queue)] { signal.Notify(); });
   return Status::Ok();
 }
 

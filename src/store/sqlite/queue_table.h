@@ -22,7 +22,7 @@ inline constexpr int64_t kQueueDeadReported = 2;
 
 // Inserts a ready message (a no-op when meta.message_id is set and a message with that id is
 // still in the queue) and wakes blocked consumers once the transaction commits.
-[[nodiscard]] Status InsertQueueMessage(WriteTx& tx, ChangeSignal& signal,
+[[nodiscard]] Status InsertQueueMessage(WriteTx& tx, QueueSignals& signals,
                                         std::string_view queue, std::string_view payload,
                                         const queue::MessageMeta& meta, int64_t visible_at_ms,
                                         int64_t published_at_ms);

@@ -120,7 +120,7 @@ class SqliteDatabase {
   }
 
   // Notified after commits that made queue messages visible (see queue/sqlite).
-  ChangeSignal& queue_signal() { return queue_signal_; }
+  QueueSignals& queue_signals() { return queue_signals_; }
   int schema_version() const { return schema_version_; }
   const std::string& path() const { return options_.path; }
   WriterStats writer_stats() const;
@@ -155,7 +155,7 @@ class SqliteDatabase {
   DatabaseOptions options_;
   SqliteMetrics metrics_;
   int schema_version_ = 0;
-  ChangeSignal queue_signal_;
+  QueueSignals queue_signals_;
 
   // Declared before the writer's connection, whose WAL hook it is: destroyed after it.
   std::unique_ptr<WalCheckpointer> checkpointer_;

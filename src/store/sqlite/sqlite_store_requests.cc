@@ -95,7 +95,7 @@ Status InsertRecord(Connection& c, const RequestRecord& r) {
       .Bind(11, ToMillis(r.created_at)).Bind(12, deadline).Run();
 }
 
-Status InsertRequest(WriteTx& tx, ChangeSignal& queue_signal, const RequestRecord& record,
+Status InsertRequest(WriteTx& tx, QueueSignals& queue_signals, const RequestRecord& record,
                      const std::optional<OutboxMessage>& outbox) {
   RETURN_IF_ERROR(InsertRecord(tx.conn(), record));
   if (!outbox) return Status::Ok();
@@ -110,7 +110,7 @@ Status InsertRequest(WriteTx& tx, ChangeSignal& queue_signal, const RequestRecor
     return Status::Ok();
   }
   // visible_at 0: visible at once, whatever clock the broker runs on.
-  return InsertQueueMessage(tx, queue_signal, outbox->queue, outbox->payload, outbox->meta, 0,
+  return InsertQueueMessage(tx, queue_signals, outbox->queue, outbox->payload, outbox->meta, 0,
                             ToMillis(record.created_at));
 }
 
@@ -127,7 +127,7 @@ Status SqliteStore::CreateRequest(const RequestRecord& record,
                                   const std::optional<OutboxMessage>& outbox) {
   RETURN_IF_ERROR(ValidateRecord(record));
   Status st = db_->Write([&](WriteTx& tx) -> Status {
-    return InsertRequest(tx, db_->queue_signal(), record, outbox);
+    return InsertRequest(tx, db_->queue_signals(), record, outbox);
   });
   return NameTakenId(std::move(st), record.id);
 }
@@ -143,10 +143,10 @@ void SqliteStore::CreateRequestAsync(RequestRecord record, std::optional<OutboxM
     std::optional<OutboxMessage> outbox;
   };
   auto op = std::make_shared<Op>(Op{std::move(record), std::move(outbox)});
-  ChangeSignal& signal = db_->queue_signal();
+  QueueSignals& signals = db_->queue_signals();
   db_->WriteAsync(
-      [op, &signal](WriteTx& tx) -> Status {
-        return InsertRequest(tx, signal, op->record, op->outbox);
+      [op, &signals](WriteTx& tx) -> Status {
+        return InsertRequest(tx, signals, op->record, op->outbox);
       },
       [op, done = std::move(done)](const Status& st) { done(NameTakenId(st, op->record.id)); });
 }
