@@ -177,7 +177,7 @@ void Worker::OnToken(Task& task, std::string_view piece, int index) {
   bool ask = false;
   {
     std::lock_guard lock(task.mu);
-    if (task.pending_text.empty()) task.pending_index = index;
+    task.pending_starts.emplace_back(task.pending_text.size(), index);
     task.pending_text.append(piece);
     if (task.flush_posted) return;
     if (task.pending_text.size() < kHeldTextLimit) {
@@ -199,7 +199,8 @@ void Worker::OnToken(Task& task, std::string_view piece, int index) {
 }
 
 void Worker::FlushTokens(Task& task) {
-  protocol::TokenEventData data;
+  std::string text;
+  std::vector<std::pair<size_t, int64_t>> starts;
   {
     std::lock_guard lock(task.mu);
     // Held back until the record is known to exist: Announce flushes them then (flush_posted
@@ -207,15 +208,28 @@ void Worker::FlushTokens(Task& task) {
     if (task.record == Task::Record::kAwaited) return;
     task.flush_posted = false;
     if (task.pending_text.empty() || task.record != Task::Record::kWritten) return;
-    data.index = task.pending_index;
-    data.text.swap(task.pending_text);
+    text.swap(task.pending_text);
+    starts.swap(task.pending_starts);
   }
-  Result<int64_t> r = bus_.Publish(task.request.request_id, events::EventType::kToken,
-                                   protocol::Serialize(data));
-  if (r.ok()) return;
-  if (r.status().code() == StatusCode::kFailedPrecondition) {
-    RequestCancel(task);  // the stream has ended: the request was cancelled
-  } else {
+  // One event per run of whole pieces of at most kHeldTextLimit bytes (a single larger piece
+  // goes alone): text held back while nobody followed, or piled up while the lane was busy,
+  // never makes an event the bus would refuse for its size.
+  for (size_t i = 0; i < starts.size();) {
+    const size_t begin = starts[i].first;
+    size_t j = i + 1;
+    while (j < starts.size() && starts[j].first - begin <= kHeldTextLimit) ++j;
+    const size_t end = j < starts.size() ? starts[j].first : text.size();
+    protocol::TokenEventData data;
+    data.index = starts[i].second;
+    data.text = text.substr(begin, end - begin);
+    i = j;
+    Result<int64_t> r = bus_.Publish(task.request.request_id, events::EventType::kToken,
+                                     protocol::Serialize(data));
+    if (r.ok()) continue;
+    if (r.status().code() == StatusCode::kFailedPrecondition) {
+      RequestCancel(task);  // the stream has ended: the request was cancelled
+      return;
+    }
     log::DebugFor(task.request.request_id, "token event lost: {}", r.status().ToString());
   }
 }

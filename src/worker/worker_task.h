@@ -13,6 +13,8 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "events/event_bus.h"
 #include "protocol/messages.h"
@@ -61,7 +63,8 @@ struct Worker::Task : std::enable_shared_from_this<Worker::Task> {
   bool requeue = false;   // give the message back instead of publishing a result (Stop)
   bool finished = false;  // Finish ran, or Stop gave the message back without it
   std::string pending_text;  // token text not yet published
-  int64_t pending_index = 0;
+  // Where each piece of pending_text starts, and its token index (FlushTokens cuts at these).
+  std::vector<std::pair<size_t, int64_t>> pending_starts;
   bool flush_posted = false;
   // When the bus last said nobody follows the request live (OnToken asks again after
   // Worker::kFollowerRecheck); the epoch when it has not been asked.
