@@ -185,13 +185,13 @@ void Worker::OnToken(Task& task, std::string_view piece, int index) {
       ask = true;
     }
   }
-  if (ask && !bus_.HasLiveFollowers(task.request.request_id)) {
-    std::lock_guard lock(task.mu);
-    task.unfollowed_at = now;
-    if (task.pending_text.size() < kHeldTextLimit) return;
-  }
+  const bool followed = !ask || bus_.HasLiveFollowers(task.request.request_id);
   {
     std::lock_guard lock(task.mu);
+    if (!followed) {
+      task.unfollowed_at = now;
+      if (task.pending_text.size() < kHeldTextLimit) return;
+    }
     if (task.flush_posted) return;
     task.flush_posted = true;
   }
