@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <random>
+#include <thread>
 
 #include "quota/quota_ledger_contract_test.h"
 #include "quota/reconcile.h"
@@ -100,6 +102,45 @@ TEST(LocalQuotaLedger, ReservationIsDurableOnceTheNextWriteReturns) {
   ASSERT_EQ(open->size(), 1u);
   EXPECT_EQ((*open)[0].request_id, "r1");
   EXPECT_EQ((*open)[0].user_id, "u");
+}
+
+// The journal's flush shares a transaction with other writes; when one of them fails, the
+// batch runs again and the flush must write the rows it took the first time, once.
+TEST(LocalQuotaLedger, AJournalFlushRunAgainWritesItsRowsOnce) {
+  Time now = Utc(2024, 3, 10, 12);
+  Embedded app(now);
+  std::atomic<bool> release{false};
+  std::atomic<bool> entered{false};
+  app.db->WriteAsync([&](store::WriteTx&) {
+    entered = true;
+    while (!release) std::this_thread::yield();
+    return Status::Ok();
+  });
+  while (!entered) std::this_thread::yield();
+  Limits l{.tokens_per_day = 10000};
+  ASSERT_TRUE(app.ledger->Reserve(Req("r1", 50), l, now)->granted);
+  ASSERT_TRUE(app.ledger->Reserve(Req("r2", 70), l, now)->granted);
+  Status failed;
+  app.db->WriteAsync([](store::WriteTx&) { return InvalidArgument("fails"); },
+                     [&](const Status& st) { failed = st; });
+  release = true;
+  ASSERT_TRUE(app.db->Write([](store::WriteTx&) { return Status::Ok(); }).ok());
+  EXPECT_EQ(failed.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(app.db->writer_stats().retried_batches, 1u);
+  app.Reopen(now);
+  auto both = app.ledger->ListReservations();
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ(both->size(), 2u);
+  ASSERT_TRUE(*app.ledger->Settle("r1", 20, now));
+  app.Reopen(now);
+  auto open = app.ledger->ListReservations();
+  ASSERT_TRUE(open.ok());
+  ASSERT_EQ(open->size(), 1u);
+  EXPECT_EQ((*open)[0].request_id, "r2");
+  auto usage = app.ledger->Usage("u", l, now);
+  EXPECT_EQ(contract::Find(*usage, Window::kDailyTokens).used, 20);
+  EXPECT_EQ(contract::Find(*usage, Window::kDailyTokens).reserved, 70);
+  EXPECT_EQ(contract::Find(*usage, Window::kDailyRequests).used, 1);
 }
 
 TEST(LocalQuotaLedger, PeriodicReconcileLeavesYoungReservationsAlone) {

@@ -66,6 +66,9 @@ std::optional<std::future<Status>> QuotaJournal::Add(JournalRow row, bool wait) 
     std::shared_ptr<QuotaJournal> self = shared_from_this();
     db->WriteAsync(
         [self, batch](store::WriteTx& tx) {
+          // Run again after another write of the transaction failed: the rows taken the first
+          // time are written again (rows buffered since then wait for the next flush).
+          if (!batch->ran) self->Take(batch->rows);
           batch->ran = true;
           return self->Flush(tx, batch->rows);
         },
@@ -94,8 +97,7 @@ void QuotaJournal::Take(std::vector<Pending>& out) {
   queued_ = false;
 }
 
-Status QuotaJournal::Flush(store::WriteTx& tx, std::vector<Pending>& drained) {
-  Take(drained);
+Status QuotaJournal::Flush(store::WriteTx& tx, const std::vector<Pending>& drained) {
   for (const Pending& p : drained) RETURN_IF_ERROR(Write(tx.conn(), p.row));
   return Status::Ok();
 }

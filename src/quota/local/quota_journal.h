@@ -57,7 +57,8 @@ class QuotaJournal : public std::enable_shared_from_this<QuotaJournal> {
   };
   // Moves the buffered rows out and lets the next Add queue a new flush.
   void Take(std::vector<Pending>& out);
-  Status Flush(store::WriteTx& tx, std::vector<Pending>& drained);
+  // Writes the rows taken by Take.
+  Status Flush(store::WriteTx& tx, const std::vector<Pending>& drained);
 
   std::weak_ptr<store::SqliteDatabase> db_;
   std::mutex mu_;

@@ -3,8 +3,9 @@
 //
 // Writes: every write from every thread goes through ONE writer connection doing group commit,
 // run by one thread at a time. The writer thread drains the queue, runs the waiting operations
-// in one transaction (each inside its own SAVEPOINT, so a failing operation rolls back alone),
-// commits once, then completes every waiter. Thousands of small durable writes per second thus
+// in one transaction (should one fail, the batch runs again with each operation inside its own
+// SAVEPOINT, so that the failing one rolls back alone), commits once, then completes every
+// waiter. Thousands of small durable writes per second thus
 // cost one commit per batch. A blocking Write that finds nothing queued and nothing running
 // commits on its own thread instead: an idle database answers without the two thread wake-ups
 // of a hand-off (a sync request's path is a chain of such single writes). Writes run in
@@ -76,6 +77,7 @@ class WriteTx {
 struct WriterStats {
   uint64_t transactions = 0;
   uint64_t operations = 0;
+  uint64_t retried_batches = 0;  // ran again, each operation in a savepoint, after one failed
   CheckpointStats checkpoints;
 };
 
@@ -92,7 +94,10 @@ class SqliteDatabase {
 
   // Runs `fn` in the writer's next transaction and returns its Status once committed (or the
   // commit's error). `fn` runs on the writer thread, or on the calling thread when the writer
-  // is idle, and must not call Write itself. Neither `fn`
+  // is idle, and must not call Write itself. It may run more than once: when an operation of
+  // its batch fails, the transaction is rolled back and the batch runs again (each operation
+  // in a savepoint), so `fn` must only assign its outputs, and leave any effect outside the
+  // database to WriteTx::AfterCommit. Neither `fn`
   // nor `done` may own the database (a shared_ptr to it): the writer thread must never be the
   // one that destroys it.
   [[nodiscard]] Status Write(WriteFn fn);
@@ -172,6 +177,7 @@ class SqliteDatabase {
 
   std::atomic<uint64_t> transactions_{0};
   std::atomic<uint64_t> operations_{0};
+  std::atomic<uint64_t> retried_batches_{0};
 
   std::mutex readers_mu_;  // guards free_readers_
   std::condition_variable readers_cv_;

@@ -277,6 +277,43 @@ TEST(SqliteDatabase, AFailingOperationRollsBackAloneAndSkipsItsHooks) {
   EXPECT_TRUE(last.ok());
   EXPECT_EQ(hooks.load(), 1);
   EXPECT_EQ(CountUsers(*db), 2);  // a and c
+  EXPECT_EQ(db->writer_stats().retried_batches, 1u);
+}
+
+// A batch runs without savepoints; only when one of its operations fails does it run again,
+// each operation in a savepoint. Operations of a batch that fails nowhere run once.
+TEST(SqliteDatabase, OperationsRunAgainOnlyWhenAnotherOfTheirBatchFails) {
+  testing::TempDir dir;
+  auto db = OpenOrDie(dir.File("a.db"));
+  ASSERT_TRUE(db);
+  auto run_batch = [&](bool with_failure, std::atomic<int>& runs) {
+    std::atomic<bool> release{false};
+    std::atomic<bool> entered{false};
+    db->WriteAsync([&](WriteTx&) {
+      entered = true;
+      while (!release) std::this_thread::yield();
+      return Status::Ok();
+    });
+    while (!entered) std::this_thread::yield();
+    for (int i = 0; i < 3; ++i) {
+      db->WriteAsync([&, i, with_failure](WriteTx& tx) {
+        ++runs;
+        return InsertUser(tx, (with_failure ? "f" : "n") + std::to_string(i));
+      });
+    }
+    if (with_failure) db->WriteAsync([](WriteTx&) { return InvalidArgument("no"); });
+    release = true;
+    ASSERT_TRUE(db->Write([](WriteTx&) { return Status::Ok(); }).ok());
+  };
+  std::atomic<int> clean_runs{0};
+  run_batch(false, clean_runs);
+  EXPECT_EQ(clean_runs.load(), 3);
+  EXPECT_EQ(db->writer_stats().retried_batches, 0u);
+  std::atomic<int> failed_runs{0};
+  run_batch(true, failed_runs);
+  EXPECT_EQ(failed_runs.load(), 6);  // once without savepoints, once with
+  EXPECT_EQ(db->writer_stats().retried_batches, 1u);
+  EXPECT_EQ(CountUsers(*db), 6);  // every insert of both batches, each once
 }
 
 TEST(SqliteDatabase, CountsBatchesAndErrorsInItsMetrics) {
