@@ -2,8 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "common/log.h"
 #include "common/thread_name.h"
@@ -99,23 +103,126 @@ Status PgGroupCommit::RunOne(PgConnection& conn, Op& op) {
   }
 }
 
+std::string PgTextArray(const std::vector<const std::optional<std::string>*>& values) {
+  size_t size = 2;
+  for (const auto* v : values) size += (*v ? (*v)->size() + 3 : 5);
+  std::string out;
+  out.reserve(size + size / 16);
+  out.push_back('{');
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out.push_back(',');
+    const std::optional<std::string>& v = *values[i];
+    if (!v) {
+      out += "NULL";
+      continue;
+    }
+    out.push_back('"');
+    for (char c : *v) {
+      if (c == '"' || c == '\\') out.push_back('\\');
+      out.push_back(c);
+    }
+    out.push_back('"');
+  }
+  out.push_back('}');
+  return out;
+}
+
+namespace {
+
+// One statement of a batch's transaction: one write's, or several writes' merged.
+struct Planned {
+  const PgStatement* statement = nullptr;
+  const PgParams* params = nullptr;  // the write's own, or `arrays`
+  PgParams arrays;
+  std::vector<size_t> ops;  // indexes into the batch, in batch order
+  bool merged = false;
+};
+
+}  // namespace
+
 // Every statement in one pipelined transaction. Returns the first statement's error (nothing
 // committed) or the commit's; the handlers' own statuses are left in each op.
 Status PgGroupCommit::RunTogether(PgConnection& conn, std::vector<Op>& batch) {
-  std::vector<PgCall> calls;
-  calls.reserve(batch.size());
-  for (const Op& op : batch) calls.push_back(PgCall{op.write.statement, &op.write.params});
-  ASSIGN_OR_RETURN(std::vector<PgResult> results, conn.RunInOneTransaction(calls));
+  // Which writes merge: those whose many-row form is shared by another write of the batch
+  // with the same number of parameters, and whose key no earlier write of its group has. A
+  // merged statement runs where the group's first write stood.
+  std::unordered_map<const PgStatement*, int> sharing;
+  for (const Op& op : batch) {
+    if (op.write.merged != nullptr && op.write.on_merged) ++sharing[op.write.merged];
+  }
+  std::vector<Planned> plan;
+  plan.reserve(batch.size());
+  std::unordered_map<const PgStatement*, size_t> group_of;
+  std::unordered_map<const PgStatement*, std::unordered_set<std::string_view>> keys_of;
   for (size_t i = 0; i < batch.size(); ++i) {
-    Op& op = batch[i];
-    op.status = Status::Ok();
-    if (!op.write.on_result) continue;
+    const PgWrite& w = batch[i].write;
+    if (w.merged != nullptr && w.on_merged && sharing[w.merged] > 1) {
+      auto group = group_of.find(w.merged);
+      bool fits = group == group_of.end() ||
+                  batch[plan[group->second].ops.front()].write.params.size() == w.params.size();
+      if (fits && (w.merge_key.empty() || keys_of[w.merged].insert(w.merge_key).second)) {
+        if (group == group_of.end()) {
+          group_of.emplace(w.merged, plan.size());
+          plan.push_back(Planned{w.merged, nullptr, {}, {i}, true});
+        } else {
+          plan[group->second].ops.push_back(i);
+        }
+        continue;
+      }
+    }
+    plan.push_back(Planned{w.statement, &w.params, {}, {i}, false});
+  }
+  std::vector<PgCall> calls;
+  calls.reserve(plan.size());
+  for (Planned& p : plan) {
+    if (p.merged && p.ops.size() == 1) {  // alone after all: its own statement
+      const PgWrite& w = batch[p.ops.front()].write;
+      p = Planned{w.statement, &w.params, {}, {p.ops.front()}, false};
+    } else if (p.merged) {
+      const size_t columns = batch[p.ops.front()].write.params.size();
+      std::vector<const std::optional<std::string>*> column(p.ops.size());
+      p.arrays.reserve(columns);
+      for (size_t c = 0; c < columns; ++c) {
+        for (size_t k = 0; k < p.ops.size(); ++k) column[k] = &batch[p.ops[k]].write.params[c];
+        p.arrays.push_back(PgTextArray(column));
+      }
+      p.params = &p.arrays;
+    }
+    calls.push_back(PgCall{p.statement, p.params});
+  }
+  ASSIGN_OR_RETURN(std::vector<PgResult> results, conn.RunInOneTransaction(calls));
+  auto handle = [](Op& op, auto&& call) {
     try {
-      op.status = op.write.on_result(results[i]);
+      op.status = call();
     } catch (const std::exception& e) {
       op.status = Internal(fmt::format("write handler threw: {}", e.what()));
     }
+  };
+  for (size_t s = 0; s < plan.size(); ++s) {
+    const Planned& p = plan[s];
+    const PgResult& res = results[s];
+    if (!p.merged) {
+      Op& op = batch[p.ops.front()];
+      op.status = Status::Ok();
+      if (op.write.on_result) handle(op, [&] { return op.write.on_result(res); });
+      continue;
+    }
+    std::vector<int> row_of(p.ops.size(), -1);
+    for (int r = 0; r < res.rows(); ++r) {
+      int64_t ordinal = res.Int(r, 0);
+      if (ordinal >= 1 && ordinal <= static_cast<int64_t>(p.ops.size())) {
+        row_of[static_cast<size_t>(ordinal - 1)] = r;
+      }
+    }
+    for (size_t k = 0; k < p.ops.size(); ++k) {
+      Op& op = batch[p.ops[k]];
+      handle(op, [&] { return op.write.on_merged(res, row_of[k]); });
+    }
   }
+  merged_statements_.fetch_add(
+      static_cast<uint64_t>(std::count_if(plan.begin(), plan.end(),
+                                          [](const Planned& p) { return p.merged; })),
+      std::memory_order_relaxed);
   return Status::Ok();
 }
 
@@ -162,7 +269,8 @@ void PgGroupCommit::RunBatch(std::unique_ptr<PgConnection>& conn, std::vector<Op
 
 PgWriterStats PgGroupCommit::stats() const {
   return PgWriterStats{transactions_.load(std::memory_order_relaxed),
-                       operations_.load(std::memory_order_relaxed)};
+                       operations_.load(std::memory_order_relaxed),
+                       merged_statements_.load(std::memory_order_relaxed)};
 }
 
 }  // namespace inferline::store

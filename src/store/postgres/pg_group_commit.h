@@ -6,7 +6,9 @@
 // (one WAL flush) instead of N. A lone write runs as a plain statement.
 //
 // Each write is ONE statement whose effect is complete on its own (the store's request writes
-// are written that way, with CTEs), plus a handler that reads the statement's rows. When a
+// are written that way, with CTEs), plus a handler that reads the statement's rows. Writes of
+// one kind may also name a many-row form of their statement (PgWrite::merged): a batch then runs
+// them as one statement. When a
 // statement fails inside a batch, the transaction is rolled back and every write of the batch
 // runs again alone, so a bad write fails alone and the others still commit. Handlers may
 // therefore run twice and must only assign their outputs. When the session is lost, every write
@@ -23,6 +25,8 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -39,11 +43,28 @@ struct PgWrite {
   // Reads the statement's rows into the caller's outputs; may return a logical error
   // (NotFound, AlreadyExists) which does not abort the batch. Optional.
   std::function<Status(const PgResult&)> on_result;
+
+  // Optional: the same write for many rows in one statement. When a batch holds several
+  // writes with the same `merged`, they run as that one statement: its parameter i is a
+  // PostgreSQL array of every such write's parameter i (in batch order), and it returns a row
+  // for each write that took effect whose first column is the write's 1-based ordinal. Each
+  // write then gets `on_merged` with the index of its row, or -1 when none came back. Writes
+  // with the same non-empty `merge_key` (the same request id) never share a statement, so
+  // a merged statement needs no care for duplicates among its rows. A statement per row costs
+  // PostgreSQL its executor set-up and constraint checks per row; merged, per batch.
+  const PgStatement* merged = nullptr;
+  std::string merge_key;
+  std::function<Status(const PgResult&, int row)> on_merged;
 };
+
+// PostgreSQL's text form of an array of text values ({"a","b\"c",NULL}), for a parameter
+// cast to an array type.
+std::string PgTextArray(const std::vector<const std::optional<std::string>*>& values);
 
 struct PgWriterStats {
   uint64_t transactions = 0;
   uint64_t operations = 0;
+  uint64_t merged_statements = 0;  // statements that ran several writes (PgWrite::merged)
 };
 
 class PgGroupCommit {
@@ -97,6 +118,7 @@ class PgGroupCommit {
 
   std::atomic<uint64_t> transactions_{0};
   std::atomic<uint64_t> operations_{0};
+  std::atomic<uint64_t> merged_statements_{0};
 };
 
 }  // namespace inferline::store

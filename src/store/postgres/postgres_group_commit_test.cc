@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -122,6 +124,99 @@ TEST(PostgresGroupCommit, AFailingWriteDoesNotTakeItsBatchDown) {
   }
   EXPECT_EQ(pgtest::QueryInt(url, "SELECT count(*) FROM requests"),
             static_cast<int64_t>(codes.size()) - bad);
+}
+
+OutboxMessage MessageFor(const std::string& id) {
+  // Quotes and backslashes in the payload: the many-row insert passes it inside an array.
+  std::string payload = "{\"request_id\":\"" + id + "\",\"q\":\"a\\\\\\\"b\"}";
+  return OutboxMessage{"inference_requests.tiny", payload,
+                       {.message_id = id, .model = "tiny", .tokens = 5, .priority = 1}};
+}
+
+// Admissions queued together run as one many-row insert (PgWrite::merged): every record and
+// its outbox row commit, each outbox id reported to the relay is that request's row, and a
+// request id submitted twice in one batch is created once, with one outbox row.
+TEST(PostgresGroupCommit, AdmissionsInOneBatchShareOneInsert) {
+  std::string url = pgtest::FreshDatabase();
+  auto opened = PostgresStore::Open(pgtest::Options(url));
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  PostgresStore& s = **opened;
+  std::mutex mu;
+  std::map<int64_t, std::string> committed;  // outbox id -> message id, as reported
+  s.SetOutboxCommitted([&](PostgresStore::CommittedOutbox c) {
+    std::lock_guard lock(mu);
+    committed[c.id] = c.message.meta.message_id;
+  });
+  constexpr int kRequests = 400;
+  std::vector<StatusCode> codes(kRequests + 1, StatusCode::kInternal);
+  std::atomic<int> done{0};
+  for (int i = 0; i <= kRequests; ++i) {
+    // The last one repeats request 200's id, queued behind it.
+    std::string id = "m" + std::to_string(i == kRequests ? 200 : i);
+    s.CreateRequestAsync(contract::MakeRecord(id, "u", i), MessageFor(id), [&, i](Status st) {
+      codes[i] = st.code();
+      ++done;
+    });
+  }
+  s.FlushWrites();
+  ASSERT_EQ(done.load(), kRequests + 1);
+  for (int i = 0; i < kRequests; ++i) EXPECT_EQ(codes[i], StatusCode::kOk) << i;
+  EXPECT_EQ(codes[kRequests], StatusCode::kAlreadyExists);
+  EXPECT_GT(s.writer_stats().merged_statements, 0u);
+  EXPECT_EQ(pgtest::QueryInt(url, "SELECT count(*) FROM requests"), kRequests);
+  EXPECT_EQ(pgtest::QueryInt(url, "SELECT count(*) FROM outbox"), kRequests);
+  EXPECT_EQ(pgtest::QueryInt(url, "SELECT count(DISTINCT message_id) FROM outbox"), kRequests);
+  // The payload survived the array's quoting byte for byte.
+  EXPECT_EQ(pgtest::QueryInt(url,
+                             "SELECT count(*) FROM outbox WHERE payload = "
+                             "'{\"request_id\":\"' || message_id || '\",\"q\":\"a\\\\\\\"b\"}'"),
+            kRequests);
+  // Every id handed to the relay is the row of the request it was reported for.
+  ASSERT_EQ(committed.size(), static_cast<size_t>(kRequests));
+  for (const auto& [id, message_id] : committed) {
+    ASSERT_EQ(pgtest::QueryInt(url, "SELECT count(*) FROM outbox WHERE id = " +
+                                        std::to_string(id) + " AND message_id = '" +
+                                        message_id + "'"),
+              1)
+        << id << " " << message_id;
+  }
+  // Records match what was submitted (a column out of place would show here).
+  EXPECT_EQ(pgtest::QueryInt(url, "SELECT count(*) FROM requests r JOIN outbox o ON "
+                                  "o.message_id = r.id WHERE o.created_at = r.created_at "
+                                  "AND r.status = 'queued' AND o.tokens = 5"),
+            kRequests);
+}
+
+// A write PostgreSQL refuses inside a merged insert fails alone: its batch runs again write by
+// write, and the others commit with their outbox rows.
+TEST(PostgresGroupCommit, ABadRowInAMergedInsertFailsAlone) {
+  std::string url = pgtest::FreshDatabase();
+  auto opened = PostgresStore::Open(pgtest::Options(url));
+  ASSERT_TRUE(opened.ok()) << opened.status().ToString();
+  PostgresStore& s = **opened;
+  constexpr int kRequests = 200;
+  std::vector<StatusCode> codes(kRequests, StatusCode::kInternal);
+  for (int i = 0; i < kRequests; ++i) {
+    std::string id = "b" + std::to_string(i);
+    OutboxMessage m = MessageFor(id);
+    if (i % 10 == 3) m.payload = "\xff\xfe";  // not UTF-8: the server refuses it
+    s.CreateRequestAsync(contract::MakeRecord(id, "u", i), m,
+                         [&, i](Status st) { codes[i] = st.code(); });
+  }
+  s.FlushWrites();
+  for (int i = 0; i < kRequests; ++i) {
+    EXPECT_EQ(codes[i], i % 10 == 3 ? StatusCode::kInvalidArgument : StatusCode::kOk) << i;
+  }
+  EXPECT_EQ(pgtest::QueryInt(url, "SELECT count(*) FROM requests"), kRequests - kRequests / 10);
+  EXPECT_EQ(pgtest::QueryInt(url, "SELECT count(*) FROM outbox"), kRequests - kRequests / 10);
+}
+
+TEST(PgTextArray, QuotesEveryValueAndEscapesQuotesAndBackslashes) {
+  std::optional<std::string> a = "plain", b = "say \"hi\"", c = "back\\slash", d = "",
+                             e = std::nullopt, f = "{,}";
+  EXPECT_EQ(PgTextArray({&a, &b, &c, &d, &e, &f}),
+            "{\"plain\",\"say \\\"hi\\\"\",\"back\\\\slash\",\"\",NULL,\"{,}\"}");
+  EXPECT_EQ(PgTextArray({}), "{}");
 }
 
 }  // namespace

@@ -29,6 +29,29 @@ const PgStatement kInsertWithOutbox{
     "INSERT INTO outbox(queue, payload, message_id, model, tokens, priority, created_at) "
     "SELECT $13::text, $14::text, $15::text, $16::text, $17::bigint, $18::integer, $11::bigint "
     "FROM r RETURNING id"};
+// kInsertWithOutbox for many requests at once (PgWrite::merged): parameter i is the array of
+// every request's parameter i. The outbox ids are drawn in the requests' order, so that the
+// relay publishes them in that order; returns (ordinal, outbox id) per request inserted.
+const PgStatement kInsertWithOutboxMany{
+    "requests_insert_outbox_many",
+    "WITH v AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], "
+    "    $5::text[], $6::text[], $7::text[], $8::boolean[], $9::bigint[], $10::bigint[], "
+    "    $11::bigint[], $12::bigint[], $13::text[], $14::text[], $15::text[], $16::text[], "
+    "    $17::bigint[], $18::integer[]) WITH ORDINALITY AS v(id, user_id, key_id, model, kind, "
+    "    input_json, params_json, stream, prompt_tokens, reserved_tokens, created_at, deadline, "
+    "    queue, payload, message_id, message_model, tokens, priority, ord)), "
+    "r AS (INSERT INTO requests(id, user_id, key_id, model, kind, input_json, params_json, "
+    "    stream, prompt_tokens, reserved_tokens, status, created_at, deadline, attempts) "
+    "  SELECT id, user_id, key_id, model, kind, input_json, params_json, stream, prompt_tokens, "
+    "    reserved_tokens, 'queued', created_at, deadline, 0 FROM v ORDER BY ord "
+    "  ON CONFLICT (id) DO NOTHING RETURNING id), "
+    "k AS (SELECT v.ord, nextval('outbox_id_seq') AS outbox_id, v.queue, v.payload, "
+    "    v.message_id, v.message_model, v.tokens, v.priority, v.created_at "
+    "  FROM v JOIN r ON r.id = v.id COLLATE \"C\" ORDER BY v.ord), "
+    "o AS (INSERT INTO outbox(id, queue, payload, message_id, model, tokens, priority, "
+    "    created_at) SELECT outbox_id, queue, payload, message_id, message_model, tokens, "
+    "    priority, created_at FROM k) "
+    "SELECT ord, outbox_id FROM k"};
 const PgStatement kGet{"requests_get", "SELECT " REQUEST_COLUMNS " FROM requests WHERE id = $1"};
 const PgStatement kByUserFirst{
     "requests_by_user_first",
@@ -193,14 +216,24 @@ Result<PgWrite> PostgresStore::CreateWrite(const RequestRecord& record,
       params.push_back(std::move(p));
     }
   }
-  return PgWrite{outbox ? &kInsertWithOutbox : &kInsert, std::move(params),
-                 [id = record.id, outbox_id](const PgResult& r) -> Status {
-                   if (r.rows() == 0) {
-                     return AlreadyExists(fmt::format("request '{}' already exists", id));
-                   }
-                   if (outbox_id) *outbox_id = r.Int(0, 0);
-                   return Status::Ok();
-                 }};
+  PgWrite write{outbox ? &kInsertWithOutbox : &kInsert, std::move(params),
+                [id = record.id, outbox_id](const PgResult& r) -> Status {
+                  if (r.rows() == 0) {
+                    return AlreadyExists(fmt::format("request '{}' already exists", id));
+                  }
+                  if (outbox_id) *outbox_id = r.Int(0, 0);
+                  return Status::Ok();
+                }};
+  if (outbox) {
+    write.merged = &kInsertWithOutboxMany;
+    write.merge_key = record.id;
+    write.on_merged = [id = record.id, outbox_id](const PgResult& r, int row) -> Status {
+      if (row < 0) return AlreadyExists(fmt::format("request '{}' already exists", id));
+      if (outbox_id) *outbox_id = r.Int(row, 1);
+      return Status::Ok();
+    };
+  }
+  return write;
 }
 
 Status PostgresStore::CreateRequest(const RequestRecord& record,
