@@ -129,6 +129,9 @@ std::string PgTextArray(const std::vector<const std::optional<std::string>*>& va
 
 namespace {
 
+// The most parameter bytes one merged statement carries (before array quoting).
+constexpr size_t kMaxMergedBytes = 16u << 20;
+
 // One statement of a batch's transaction: one write's, or several writes' merged.
 struct Planned {
   const PgStatement* statement = nullptr;
@@ -154,13 +157,21 @@ Status PgGroupCommit::RunTogether(PgConnection& conn, std::vector<Op>& batch) {
   plan.reserve(batch.size());
   std::unordered_map<const PgStatement*, size_t> group_of;
   std::unordered_map<const PgStatement*, std::unordered_set<std::string_view>> keys_of;
+  std::unordered_map<const PgStatement*, size_t> bytes_of;
   for (size_t i = 0; i < batch.size(); ++i) {
     const PgWrite& w = batch[i].write;
     if (w.merged != nullptr && w.on_merged && sharing[w.merged] > 1) {
       auto group = group_of.find(w.merged);
       bool fits = group == group_of.end() ||
                   batch[plan[group->second].ops.front()].write.params.size() == w.params.size();
+      // A merged statement goes to the server as one message: past kMaxMergedBytes of
+      // parameters, writes run as their own statements (PostgreSQL refuses a message over
+      // 1 GiB by ending the session).
+      size_t bytes = 0;
+      for (const auto& p : w.params) bytes += p ? p->size() : 0;
+      fits = fits && bytes_of[w.merged] + bytes <= kMaxMergedBytes;
       if (fits && (w.merge_key.empty() || keys_of[w.merged].insert(w.merge_key).second)) {
+        bytes_of[w.merged] += bytes;
         if (group == group_of.end()) {
           group_of.emplace(w.merged, plan.size());
           plan.push_back(Planned{w.merged, nullptr, {}, {i}, true});
@@ -246,6 +257,7 @@ void PgGroupCommit::RunBatch(std::unique_ptr<PgConnection>& conn, std::vector<Op
       // One statement failed (or the commit did, with the session intact): each write alone.
       log::Debug("group commit of {} writes failed ({}); running them one by one", batch.size(),
                  st.ToString());
+      metrics_.batch_retries_total.Inc();
       for (Op& op : batch) op.status = RunOne(*conn, op);
       transactions_.fetch_add(batch.size() - 1, std::memory_order_relaxed);
     } else {

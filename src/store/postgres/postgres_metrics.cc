@@ -16,6 +16,10 @@ PostgresMetrics::PostgresMetrics(metrics::Registry& r)
       pool_wait_seconds(r.AddHistogram("inferline_store_pool_wait_seconds",
                                        "Time spent waiting for a pooled PostgreSQL connection")
                             .Get()),
+      batch_retries_total(r.AddCounter("inferline_store_write_batch_retries_total",
+                                       "Group-commit transactions rolled back because one write "
+                                       "failed, then run again")
+                              .Get()),
       write_batch_size(r.AddHistogram("inferline_store_write_batch_size",
                                       "Write operations per group-commit transaction", {},
                                       {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096})

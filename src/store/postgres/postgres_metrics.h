@@ -9,6 +9,8 @@
 //   inferline_store_outbox_published_total      counter, outbox rows published and deleted
 //   inferline_store_pool_wait_seconds           histogram, time spent waiting for a pooled
 //                                               PostgreSQL connection
+//   inferline_store_write_batch_retries_total   counter, transactions rolled back because one
+//                                               write failed, then run write by write
 //   inferline_store_write_batch_size            histogram, write operations per transaction
 //   inferline_store_write_errors_total          counter, write operations that failed
 //
@@ -26,6 +28,7 @@ struct PostgresMetrics {
   metrics::Counter& outbox_publish_errors_total;
   metrics::Counter& outbox_published_total;
   metrics::Histogram& pool_wait_seconds;
+  metrics::Counter& batch_retries_total;
   metrics::Histogram& write_batch_size;
   metrics::Counter& write_errors_total;
 };

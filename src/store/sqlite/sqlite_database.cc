@@ -255,6 +255,8 @@ void SqliteDatabase::RunBatch(std::vector<Op>& batch) {
       batch_status = failed;  // report the op's own error
     } else if (batch_status.ok()) {
       retried_batches_.fetch_add(1, std::memory_order_relaxed);
+      transactions_.fetch_add(1, std::memory_order_relaxed);  // the first, rolled back
+      metrics_.batch_retries_total.Inc();
       batch_status = RunCached(conn, "BEGIN IMMEDIATE");
       for (size_t i = 0; batch_status.ok() && i < n; ++i) {
         batch_status = RunOp(batch[i], /*savepoint=*/true, hooks);

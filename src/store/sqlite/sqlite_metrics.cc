@@ -19,6 +19,10 @@ SqliteMetrics::SqliteMetrics(metrics::Registry& r)
       commit_seconds(r.AddHistogram("inferline_store_commit_seconds",
                                     "Time to run and commit one group-commit transaction")
                          .Get()),
+      batch_retries_total(r.AddCounter("inferline_store_write_batch_retries_total",
+                                       "Group-commit transactions rolled back because one write "
+                                       "failed, then run again")
+                              .Get()),
       write_batch_size(r.AddHistogram("inferline_store_write_batch_size",
                                       "Write operations per group-commit transaction", {},
                                       {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096})

@@ -7,6 +7,8 @@
 //                                        whole WAL)
 //   inferline_store_commit_seconds       histogram, time to run and commit one group-commit
 //                                        transaction
+//   inferline_store_write_batch_retries_total  counter, transactions rolled back because one
+//                                        operation failed, then run again with a savepoint each
 //   inferline_store_write_batch_size     histogram, write operations per transaction
 //   inferline_store_wal_restarts_total   counter, times the WAL started over
 //   inferline_store_write_errors_total   counter, write operations that failed (their own error
@@ -26,6 +28,7 @@ struct SqliteMetrics {
   metrics::Counter& checkpoints_background;
   metrics::Counter& checkpoints_writer;
   metrics::Histogram& commit_seconds;
+  metrics::Counter& batch_retries_total;
   metrics::Histogram& write_batch_size;
   metrics::Counter& wal_restarts_total;
   metrics::Counter& write_errors_total;
