@@ -108,32 +108,38 @@ std::string StreamDecoder::Push(int32_t id) {
     emitted_ = ready;
   }
   // Everything is out: restart the window at this token, which keeps the context that
-  // first-token rules need while bounding the work per step. A token that decodes to nothing
-  // (a skipped special token, an unknown id) is no use as context, so the window keeps growing
+  // first-token rules need while bounding the work per step. A token that never has text (a
+  // skipped special token, an unknown id) is no use as context, so the window keeps growing
   // then, up to a bound: past it, the window restarts at its last token that has text, the
-  // context the next one needs (Strip, for one, removes a leading space only at the start).
+  // context the next one needs (Strip, for one, removes a leading space only at the start). A
+  // token can have text and still decode to nothing alone: "▁" under Strip is a space that the
+  // first-token rule removes; it stays context all the same.
   if (emitted_ == bytes.size() && window_.size() > 1) {
     const std::string alone = tok_.DecodeBytes(std::span(&id, 1), skip_special_, true);
-    if (!alone.empty()) {
+    if (!alone.empty() || HasText(id)) {
       window_.assign(1, id);
       emitted_ = alone.size();
     } else if (window_.size() > 64) {
-      int32_t anchor = -1;
-      std::string anchor_text;
+      int32_t anchor = id;  // no text yet: one empty token in front, see below
       for (size_t i = window_.size(); i-- > 0;) {
-        anchor_text = tok_.DecodeBytes(std::span(&window_[i], 1), skip_special_, true);
-        if (!anchor_text.empty()) {
+        if (HasText(window_[i])) {
           anchor = window_[i];
           break;
         }
       }
-      // No text yet: keep one empty token in front, since decoders that look at pieces (not
-      // at the fused text) still count it as the first token, as Decode does.
-      window_.assign(1, anchor_text.empty() ? id : anchor);
-      emitted_ = anchor_text.size();
+      // With no text yet, one empty token stays in front, since decoders that look at pieces
+      // (not at the fused text) still count it as the first token, as Decode does.
+      window_.assign(1, anchor);
+      emitted_ = tok_.DecodeBytes(std::span(&anchor, 1), skip_special_, true).size();
     }
   }
   return out;
+}
+
+bool StreamDecoder::HasText(int32_t id) const {
+  if (id < 0) return false;
+  if (skip_special_ && tok_.IsSpecial(id)) return false;
+  return !tok_.TokenToPiece(id).empty();
 }
 
 std::string StreamDecoder::Flush() {

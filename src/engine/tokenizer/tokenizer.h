@@ -100,6 +100,9 @@ class StreamDecoder {
   std::string Flush();  // whatever is left (ill-formed bytes as U+FFFD)
 
  private:
+  // Whether `id` has text in some context: a known token, not a skipped special one.
+  bool HasText(int32_t id) const;
+
   const Tokenizer& tok_;
   bool skip_special_;
   // Ids still needed as context: decoders such as Strip and Metaspace treat the first token

@@ -99,8 +99,23 @@ void StreamEqualsDecode(const Tokenizer& tok, const std::vector<int32_t>& ids, b
   std::string joined;
   for (int32_t id : ids) joined += stream.Push(id);
   joined += stream.Flush();
-  Check(joined == inferline::engine::unicode::ToValidUtf8(tok.DecodeBytes(ids, skip, true)),
-        "stream == decode");
+  const std::string decoded =
+      inferline::engine::unicode::ToValidUtf8(tok.DecodeBytes(ids, skip, true));
+  if (joined != decoded) {
+    std::fprintf(stderr, "ids (skip %d):", skip ? 1 : 0);
+    for (int32_t id : ids) std::fprintf(stderr, " %d", id);
+    auto hex = [](const std::string& s) {
+      std::string out;
+      char buf[4];
+      for (unsigned char c : s) {
+        std::snprintf(buf, sizeof(buf), "%02x", c);
+        out += buf;
+      }
+      return out;
+    };
+    std::fprintf(stderr, "\nstream: %s\ndecode: %s\n", hex(joined).c_str(), hex(decoded).c_str());
+  }
+  Check(joined == decoded, "stream == decode");
 }
 
 void FuzzText(const Tokenizer& tok, std::string_view text, bool expect_round_trip) {
