@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <iostream>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -42,6 +43,29 @@ int64_t CountUsers(SqliteDatabase& db) {
   EXPECT_TRUE(n.ok()) << n.status().ToString();
   return n.ok() ? *n : -1;
 }
+
+// Holds the writer inside an operation until released (or destroyed), so that the writes
+// queued meanwhile share its next transaction.
+class WriterHold {
+ public:
+  explicit WriterHold(SqliteDatabase& db) : state_(std::make_shared<State>()) {
+    db.WriteAsync([state = state_](WriteTx&) {
+      state->entered = true;
+      while (!state->released) std::this_thread::yield();
+      return Status::Ok();
+    });
+    while (!state_->entered) std::this_thread::yield();
+  }
+  ~WriterHold() { Release(); }
+  void Release() { state_->released = true; }
+
+ private:
+  struct State {
+    std::atomic<bool> entered{false};
+    std::atomic<bool> released{false};
+  };
+  std::shared_ptr<State> state_;
+};
 
 TEST(SqliteDatabase, OpensAndMigratesOnceAcrossReopen) {
   testing::TempDir dir;
@@ -121,21 +145,14 @@ TEST(SqliteDatabase, QueuedWritesShareOneTransaction) {
   auto db = OpenOrDie(dir.File("a.db"));
   ASSERT_TRUE(db);
   // Hold the writer inside a first operation while 100 more queue up behind it.
-  std::atomic<bool> release{false};
-  std::atomic<bool> entered{false};
-  db->WriteAsync([&](WriteTx&) {
-    entered = true;
-    while (!release) std::this_thread::yield();
-    return Status::Ok();
-  });
-  while (!entered) std::this_thread::yield();
+  WriterHold hold(*db);
   WriterStats before = db->writer_stats();
   std::atomic<int> done{0};
   for (int i = 0; i < 100; ++i) {
     db->WriteAsync([i](WriteTx& tx) { return InsertUser(tx, "u" + std::to_string(i)); },
                    [&](const Status& st) { if (st.ok()) ++done; });
   }
-  release = true;
+  hold.Release();
   ASSERT_TRUE(db->Write([](WriteTx&) { return Status::Ok(); }).ok());
   EXPECT_EQ(done.load(), 100);
   WriterStats after = db->writer_stats();
@@ -250,11 +267,7 @@ TEST(SqliteDatabase, AFailingOperationRollsBackAloneAndSkipsItsHooks) {
   testing::TempDir dir;
   auto db = OpenOrDie(dir.File("a.db"));
   ASSERT_TRUE(db);
-  std::atomic<bool> release{false};
-  db->WriteAsync([&](WriteTx&) {
-    while (!release) std::this_thread::yield();
-    return Status::Ok();
-  });
+  WriterHold hold(*db);
   std::atomic<int> hooks{0};
   Status first, bad, last;
   std::atomic<int> done{0};
@@ -269,7 +282,7 @@ TEST(SqliteDatabase, AFailingOperationRollsBackAloneAndSkipsItsHooks) {
   }, [&](const Status& st) { bad = st; ++done; });
   db->WriteAsync([&](WriteTx& tx) { return InsertUser(tx, "c"); },
                  [&](const Status& st) { last = st; ++done; });
-  release = true;
+  hold.Release();
   ASSERT_TRUE(db->Write([](WriteTx&) { return Status::Ok(); }).ok());
   EXPECT_EQ(done.load(), 3);
   EXPECT_TRUE(first.ok());
@@ -287,14 +300,7 @@ TEST(SqliteDatabase, OperationsRunAgainOnlyWhenAnotherOfTheirBatchFails) {
   auto db = OpenOrDie(dir.File("a.db"));
   ASSERT_TRUE(db);
   auto run_batch = [&](bool with_failure, std::atomic<int>& runs) {
-    std::atomic<bool> release{false};
-    std::atomic<bool> entered{false};
-    db->WriteAsync([&](WriteTx&) {
-      entered = true;
-      while (!release) std::this_thread::yield();
-      return Status::Ok();
-    });
-    while (!entered) std::this_thread::yield();
+    WriterHold hold(*db);
     for (int i = 0; i < 3; ++i) {
       db->WriteAsync([&, i, with_failure](WriteTx& tx) {
         ++runs;
@@ -302,7 +308,7 @@ TEST(SqliteDatabase, OperationsRunAgainOnlyWhenAnotherOfTheirBatchFails) {
       });
     }
     if (with_failure) db->WriteAsync([](WriteTx&) { return InvalidArgument("no"); });
-    release = true;
+    hold.Release();
     ASSERT_TRUE(db->Write([](WriteTx&) { return Status::Ok(); }).ok());
   };
   std::atomic<int> clean_runs{0};
