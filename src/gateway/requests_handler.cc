@@ -72,7 +72,9 @@ asio::awaitable<AdmitOutcome> Gateway::Admit(Ctx& ctx, const Principal& p,
       [&](auto handler) {
         const bool direct = pending.outbox.direct != nullptr;
         const std::string id = pending.record.id;
-        admission_.store().CreateRequestAsync(pending.record, pending.outbox,
+        // Finish needs neither the record nor the message any more: no copy of the prompt.
+        admission_.store().CreateRequestAsync(std::move(pending.record),
+                                              std::move(pending.outbox),
                                               resume_on(std::move(handler)));
         if (direct) deps_.in_process_submitted(id);
       },
