@@ -92,15 +92,25 @@ void PgGroupCommit::Flush() {
   idle_.wait(lock, [&] { return pending_.empty() && running_ == 0; });
 }
 
+namespace {
+
+// A write's handler, with an exception turned into a Status.
+template <class F>
+Status Guarded(F&& handler) {
+  try {
+    return handler();
+  } catch (const std::exception& e) {
+    return Internal(fmt::format("write handler threw: {}", e.what()));
+  }
+}
+
+}  // namespace
+
 Status PgGroupCommit::RunOne(PgConnection& conn, Op& op) {
   auto res = conn.Run(*op.write.statement, op.write.params);
   if (!res.ok()) return res.status();
   if (!op.write.on_result) return Status::Ok();
-  try {
-    return op.write.on_result(*res);
-  } catch (const std::exception& e) {
-    return Internal(fmt::format("write handler threw: {}", e.what()));
-  }
+  return Guarded([&] { return op.write.on_result(*res); });
 }
 
 std::string PgTextArray(const std::vector<const std::optional<std::string>*>& values) {
@@ -146,43 +156,47 @@ struct Planned {
 // Every statement in one pipelined transaction. Returns the first statement's error (nothing
 // committed) or the commit's; the handlers' own statuses are left in each op.
 Status PgGroupCommit::RunTogether(PgConnection& conn, std::vector<Op>& batch) {
-  // Which writes merge: those whose many-row form is shared by another write of the batch
-  // with the same number of parameters, and whose key no earlier write of its group has. A
-  // merged statement runs where the group's first write stood.
-  std::unordered_map<const PgStatement*, int> sharing;
-  for (const Op& op : batch) {
-    if (op.write.merged != nullptr && op.write.on_merged) ++sharing[op.write.merged];
-  }
+  // Which writes merge: those that name the same many-row form with the same number of
+  // parameters, within kMaxMergedBytes, and whose key no earlier write of the group has. A
+  // merged statement runs where the group's first write stood; a group left with one write
+  // runs that write's own statement.
+  struct Group {
+    size_t at = 0;       // index into plan
+    size_t columns = 0;  // parameters per write, set by the first write that joins
+    size_t bytes = 0;
+    std::unordered_set<std::string_view> keys;
+  };
+  std::unordered_map<const PgStatement*, Group> groups;
   std::vector<Planned> plan;
   plan.reserve(batch.size());
-  std::unordered_map<const PgStatement*, size_t> group_of;
-  std::unordered_map<const PgStatement*, std::unordered_set<std::string_view>> keys_of;
-  std::unordered_map<const PgStatement*, size_t> bytes_of;
   for (size_t i = 0; i < batch.size(); ++i) {
     const PgWrite& w = batch[i].write;
-    if (w.merged != nullptr && w.on_merged && sharing[w.merged] > 1) {
-      auto group = group_of.find(w.merged);
-      bool fits = group == group_of.end() ||
-                  batch[plan[group->second].ops.front()].write.params.size() == w.params.size();
+    if (w.merged != nullptr && w.on_merged) {
       // A merged statement goes to the server as one message: past kMaxMergedBytes of
       // parameters, writes run as their own statements (PostgreSQL refuses a message over
       // 1 GiB by ending the session).
       size_t bytes = 0;
-      for (const auto& p : w.params) bytes += p ? p->size() : 0;
-      fits = fits && bytes_of[w.merged] + bytes <= kMaxMergedBytes;
-      if (fits && (w.merge_key.empty() || keys_of[w.merged].insert(w.merge_key).second)) {
-        bytes_of[w.merged] += bytes;
-        if (group == group_of.end()) {
-          group_of.emplace(w.merged, plan.size());
-          plan.push_back(Planned{w.merged, nullptr, {}, {i}, true});
-        } else {
-          plan[group->second].ops.push_back(i);
-        }
+      for (const auto& param : w.params) bytes += param ? param->size() : 0;
+      auto [it, fresh] = groups.try_emplace(w.merged);
+      Group& g = it->second;
+      if (fresh) {
+        g.at = plan.size();
+        plan.push_back(Planned{w.merged, nullptr, {}, {}, true});
+      }
+      std::vector<size_t>& members = plan[g.at].ops;
+      const bool fits = (members.empty() || g.columns == w.params.size()) &&
+                        g.bytes + bytes <= kMaxMergedBytes;
+      if (fits && (w.merge_key.empty() || g.keys.insert(w.merge_key).second)) {
+        g.columns = w.params.size();
+        g.bytes += bytes;
+        members.push_back(i);
         continue;
       }
     }
     plan.push_back(Planned{w.statement, &w.params, {}, {i}, false});
   }
+  // A write too large for any group leaves its group's place empty.
+  std::erase_if(plan, [](const Planned& p) { return p.ops.empty(); });
   std::vector<PgCall> calls;
   calls.reserve(plan.size());
   for (Planned& p : plan) {
@@ -202,20 +216,13 @@ Status PgGroupCommit::RunTogether(PgConnection& conn, std::vector<Op>& batch) {
     calls.push_back(PgCall{p.statement, p.params});
   }
   ASSIGN_OR_RETURN(std::vector<PgResult> results, conn.RunInOneTransaction(calls));
-  auto handle = [](Op& op, auto&& call) {
-    try {
-      op.status = call();
-    } catch (const std::exception& e) {
-      op.status = Internal(fmt::format("write handler threw: {}", e.what()));
-    }
-  };
   for (size_t s = 0; s < plan.size(); ++s) {
     const Planned& p = plan[s];
     const PgResult& res = results[s];
     if (!p.merged) {
       Op& op = batch[p.ops.front()];
       op.status = Status::Ok();
-      if (op.write.on_result) handle(op, [&] { return op.write.on_result(res); });
+      if (op.write.on_result) op.status = Guarded([&] { return op.write.on_result(res); });
       continue;
     }
     std::vector<int> row_of(p.ops.size(), -1);
@@ -227,7 +234,7 @@ Status PgGroupCommit::RunTogether(PgConnection& conn, std::vector<Op>& batch) {
     }
     for (size_t k = 0; k < p.ops.size(); ++k) {
       Op& op = batch[p.ops[k]];
-      handle(op, [&] { return op.write.on_merged(res, row_of[k]); });
+      op.status = Guarded([&] { return op.write.on_merged(res, row_of[k]); });
     }
   }
   merged_statements_.fetch_add(
