@@ -2,14 +2,13 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <random>
-#include <thread>
 
 #include "quota/quota_ledger_contract_test.h"
 #include "quota/reconcile.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/sqlite/testing/temp_dir.h"
+#include "store/sqlite/testing/writer_hold.h"
 
 namespace inferline::quota {
 namespace {
@@ -109,21 +108,14 @@ TEST(LocalQuotaLedger, ReservationIsDurableOnceTheNextWriteReturns) {
 TEST(LocalQuotaLedger, AJournalFlushRunAgainWritesItsRowsOnce) {
   Time now = Utc(2024, 3, 10, 12);
   Embedded app(now);
-  std::atomic<bool> release{false};
-  std::atomic<bool> entered{false};
-  app.db->WriteAsync([&](store::WriteTx&) {
-    entered = true;
-    while (!release) std::this_thread::yield();
-    return Status::Ok();
-  });
-  while (!entered) std::this_thread::yield();
+  store::testing::WriterHold hold(*app.db);
   Limits l{.tokens_per_day = 10000};
   ASSERT_TRUE(app.ledger->Reserve(Req("r1", 50), l, now)->granted);
   ASSERT_TRUE(app.ledger->Reserve(Req("r2", 70), l, now)->granted);
   Status failed;
   app.db->WriteAsync([](store::WriteTx&) { return InvalidArgument("fails"); },
                      [&](const Status& st) { failed = st; });
-  release = true;
+  hold.Release();
   ASSERT_TRUE(app.db->Write([](store::WriteTx&) { return Status::Ok(); }).ok());
   EXPECT_EQ(failed.code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(app.db->writer_stats().retried_batches, 1u);

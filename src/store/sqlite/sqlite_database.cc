@@ -248,11 +248,10 @@ void SqliteDatabase::RunBatch(std::vector<Op>& batch) {
     op_failed = batch_status.ok() && !batch[i].status.ok();
   }
   if (batch_status.ok() && op_failed) {
-    Status failed = n == 1 ? batch[0].status : Status::Ok();
     batch_status = RunCached(conn, "ROLLBACK");
     hooks.clear();
     if (batch_status.ok() && n == 1) {
-      batch_status = failed;  // report the op's own error
+      batch_status = batch[0].status;  // report the op's own error
     } else if (batch_status.ok()) {
       retried_batches_.fetch_add(1, std::memory_order_relaxed);
       transactions_.fetch_add(1, std::memory_order_relaxed);  // the first, rolled back

@@ -12,6 +12,7 @@
 #include "store/sqlite/sqlite_migrations.h"
 #include "store/sqlite/testing/kill_after_acks.h"
 #include "store/sqlite/testing/temp_dir.h"
+#include "store/sqlite/testing/writer_hold.h"
 
 namespace inferline::store {
 namespace {
@@ -43,29 +44,6 @@ int64_t CountUsers(SqliteDatabase& db) {
   EXPECT_TRUE(n.ok()) << n.status().ToString();
   return n.ok() ? *n : -1;
 }
-
-// Holds the writer inside an operation until released (or destroyed), so that the writes
-// queued meanwhile share its next transaction.
-class WriterHold {
- public:
-  explicit WriterHold(SqliteDatabase& db) : state_(std::make_shared<State>()) {
-    db.WriteAsync([state = state_](WriteTx&) {
-      state->entered = true;
-      while (!state->released) std::this_thread::yield();
-      return Status::Ok();
-    });
-    while (!state_->entered) std::this_thread::yield();
-  }
-  ~WriterHold() { Release(); }
-  void Release() { state_->released = true; }
-
- private:
-  struct State {
-    std::atomic<bool> entered{false};
-    std::atomic<bool> released{false};
-  };
-  std::shared_ptr<State> state_;
-};
 
 TEST(SqliteDatabase, OpensAndMigratesOnceAcrossReopen) {
   testing::TempDir dir;
@@ -145,7 +123,7 @@ TEST(SqliteDatabase, QueuedWritesShareOneTransaction) {
   auto db = OpenOrDie(dir.File("a.db"));
   ASSERT_TRUE(db);
   // Hold the writer inside a first operation while 100 more queue up behind it.
-  WriterHold hold(*db);
+  testing::WriterHold hold(*db);
   WriterStats before = db->writer_stats();
   std::atomic<int> done{0};
   for (int i = 0; i < 100; ++i) {
@@ -267,7 +245,7 @@ TEST(SqliteDatabase, AFailingOperationRollsBackAloneAndSkipsItsHooks) {
   testing::TempDir dir;
   auto db = OpenOrDie(dir.File("a.db"));
   ASSERT_TRUE(db);
-  WriterHold hold(*db);
+  testing::WriterHold hold(*db);
   std::atomic<int> hooks{0};
   Status first, bad, last;
   std::atomic<int> done{0};
@@ -300,7 +278,7 @@ TEST(SqliteDatabase, OperationsRunAgainOnlyWhenAnotherOfTheirBatchFails) {
   auto db = OpenOrDie(dir.File("a.db"));
   ASSERT_TRUE(db);
   auto run_batch = [&](bool with_failure, std::atomic<int>& runs) {
-    WriterHold hold(*db);
+    testing::WriterHold hold(*db);
     for (int i = 0; i < 3; ++i) {
       db->WriteAsync([&, i, with_failure](WriteTx& tx) {
         ++runs;
