@@ -9,6 +9,7 @@
 #include "store/sqlite/queue_table.h"
 #include "store/sqlite/sqlite_store.h"
 #include "store/sqlite/testing/temp_dir.h"
+#include "store/sqlite/testing/writer_hold.h"
 
 namespace inferline::queue {
 namespace {
@@ -108,7 +109,47 @@ TEST(SqliteBroker, RequestRecordedWithItsMessageReachesABlockedConsumer) {
   EXPECT_EQ(*env.broker()->BacklogTokens(kQ), 17);
 }
 
-// Stats reads counters that triggers keep (migration 0002); they must equal a scan of the
+// Inserted messages reach queue_counts once per transaction (WriteTx::CountInserted): a batch
+// of several publishes, one of them a duplicate id and one in an operation that fails (the batch
+// then runs again, each operation in a savepoint) counts exactly the messages it kept.
+TEST(SqliteBroker, StatsCountEachBatchsInsertsOnce) {
+  SqliteEnv env;
+  store::SqliteDatabase& db = *env.db();
+  auto insert = [&](std::string id, int64_t tokens, bool then_fail) {
+    return [&db, id, tokens, then_fail](store::WriteTx& tx) -> Status {
+      RETURN_IF_ERROR(store::InsertQueueMessage(tx, db.queue_signals(), kQ, "payload",
+                                                {.message_id = id, .tokens = tokens}, 0, 0));
+      if (then_fail) return InvalidArgument("this operation fails after its insert");
+      return Status::Ok();
+    };
+  };
+  std::atomic<int> done{0};
+  std::vector<Status> results(5);
+  {
+    store::testing::WriterHold hold(db);
+    const std::vector<std::tuple<std::string, int64_t, bool>> ops = {
+        {"a", 10, false}, {"b", 20, false}, {"a", 40, false}, {"c", 80, true}, {"d", 160, false}};
+    for (size_t i = 0; i < ops.size(); ++i) {
+      auto [id, tokens, fail] = ops[i];
+      db.WriteAsync(insert(id, tokens, fail), [&results, &done, i](const Status& st) {
+        results[i] = st;
+        ++done;
+      });
+    }
+  }
+  for (int i = 0; i < 5000 && done < 5; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_EQ(done, 5);
+  EXPECT_TRUE(results[0].ok() && results[1].ok() && results[2].ok() && results[4].ok());
+  EXPECT_FALSE(results[3].ok());
+  EXPECT_EQ(db.writer_stats().retried_batches, 1u);
+  Result<QueueStats> stats = env.broker()->Stats(kQ);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(stats->ready, 3) << "a, b and d; the second a was a duplicate, c was rolled back";
+  EXPECT_EQ(stats->backlog_tokens, 10 + 20 + 160);
+}
+
+// Stats reads counters that the writer and triggers keep (migrations 0002, 0003); they must
+// equal a scan of the
 // messages after every kind of change.
 TEST(SqliteBroker, StatsCountersMatchAScanAfterEveryKindOfChange) {
   SqliteEnv env;

@@ -41,7 +41,10 @@ Result<bool> Insert(WriteTx& tx, std::string_view queue, std::string_view payloa
       .Bind(10, lease_until_ms)
       .Bind(11, int64_t{lease_until_ms ? 1 : 0});  // deliveries so far
   RETURN_IF_ERROR(st.Run());
-  return tx.conn().Changes() > 0;
+  if (tx.conn().Changes() == 0) return false;
+  // queue_counts: added once per batch (migration 0003 dropped the insert trigger).
+  tx.CountInserted(queue, lease_until_ms ? kQueueLeased : kQueueReady, meta.tokens);
+  return true;
 }
 
 }  // namespace

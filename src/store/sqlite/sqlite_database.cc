@@ -204,7 +204,18 @@ void SqliteDatabase::WriterLoop() {
   }
 }
 
-Status SqliteDatabase::RunOp(Op& op, bool savepoint, std::vector<std::function<void()>>& hooks) {
+void WriteTx::CountInserted(std::string_view queue, int64_t state, int64_t tokens) {
+  for (QueueCount& c : counts_) {
+    if (c.state == state && c.queue == queue) {
+      ++c.n;
+      c.tokens += tokens;
+      return;
+    }
+  }
+  counts_.push_back(QueueCount{std::string(queue), state, 1, tokens});
+}
+
+Status SqliteDatabase::RunOp(Op& op, bool savepoint, BatchEffects& effects) {
   Connection& conn = *writer_conn_;
   if (savepoint) RETURN_IF_ERROR(RunCached(conn, "SAVEPOINT op"));
   WriteTx tx(conn);
@@ -224,9 +235,36 @@ Status SqliteDatabase::RunOp(Op& op, bool savepoint, std::vector<std::function<v
   }
   op.status = st;
   if (st.ok()) {
-    for (auto& h : tx.hooks_) hooks.push_back(std::move(h));
+    for (auto& h : tx.hooks_) effects.hooks.push_back(std::move(h));
+    for (auto& c : tx.counts_) effects.counts.push_back(std::move(c));
   }
   return Status::Ok();
+}
+
+// The batch's queue counts, one statement per row they change, then COMMIT.
+Status SqliteDatabase::Commit(BatchEffects& effects) {
+  auto& counts = effects.counts;
+  for (size_t i = 0; i < counts.size(); ++i) {
+    if (counts[i].n == 0) continue;
+    for (size_t j = i + 1; j < counts.size(); ++j) {  // a handful of queues: merge in place
+      if (counts[j].state == counts[i].state && counts[j].queue == counts[i].queue) {
+        counts[i].n += counts[j].n;
+        counts[i].tokens += counts[j].tokens;
+        counts[j].n = 0;
+      }
+    }
+    ASSIGN_OR_RETURN(Statement st,
+                     writer_conn_->Prepare(
+                         "INSERT INTO queue_counts (queue, state, dead, n, tokens) "
+                         "VALUES (?1, ?2, 0, ?3, ?4) ON CONFLICT (queue, state, dead) DO UPDATE "
+                         "SET n = n + excluded.n, tokens = tokens + excluded.tokens"));
+    RETURN_IF_ERROR(st.Bind(1, counts[i].queue)
+                        .Bind(2, counts[i].state)
+                        .Bind(3, counts[i].n)
+                        .Bind(4, counts[i].tokens)
+                        .Run());
+  }
+  return RunCached(*writer_conn_, "COMMIT");
 }
 
 // The batch runs first with no savepoints: one around each operation costs a statement
@@ -239,17 +277,17 @@ Status SqliteDatabase::RunOp(Op& op, bool savepoint, std::vector<std::function<v
 void SqliteDatabase::RunBatch(std::vector<Op>& batch) {
   auto started = std::chrono::steady_clock::now();
   Connection& conn = *writer_conn_;
-  std::vector<std::function<void()>> hooks;
+  BatchEffects effects;
   const size_t n = batch.size();
   Status batch_status = RunCached(conn, "BEGIN IMMEDIATE");
   bool op_failed = false;
   for (size_t i = 0; batch_status.ok() && !op_failed && i < n; ++i) {
-    batch_status = RunOp(batch[i], /*savepoint=*/false, hooks);
+    batch_status = RunOp(batch[i], /*savepoint=*/false, effects);
     op_failed = batch_status.ok() && !batch[i].status.ok();
   }
   if (batch_status.ok() && op_failed) {
     batch_status = RunCached(conn, "ROLLBACK");
-    hooks.clear();
+    effects.Clear();
     if (batch_status.ok() && n == 1) {
       batch_status = batch[0].status;  // report the op's own error
     } else if (batch_status.ok()) {
@@ -258,16 +296,16 @@ void SqliteDatabase::RunBatch(std::vector<Op>& batch) {
       metrics_.batch_retries_total.Inc();
       batch_status = RunCached(conn, "BEGIN IMMEDIATE");
       for (size_t i = 0; batch_status.ok() && i < n; ++i) {
-        batch_status = RunOp(batch[i], /*savepoint=*/true, hooks);
+        batch_status = RunOp(batch[i], /*savepoint=*/true, effects);
       }
-      if (batch_status.ok()) batch_status = RunCached(conn, "COMMIT");
+      if (batch_status.ok()) batch_status = Commit(effects);
     }
   } else if (batch_status.ok()) {
-    batch_status = RunCached(conn, "COMMIT");
+    batch_status = Commit(effects);
   }
   if (!batch_status.ok()) {
     if (sqlite3_get_autocommit(conn.raw()) == 0) (void)conn.Exec("ROLLBACK");
-    hooks.clear();
+    effects.hooks.clear();
     for (Op& op : batch) op.status = batch_status;
   }
   transactions_.fetch_add(1, std::memory_order_relaxed);
@@ -279,7 +317,7 @@ void SqliteDatabase::RunBatch(std::vector<Op>& batch) {
     if (!op.status.ok()) metrics_.write_errors_total.Inc();
   }
 
-  for (auto& h : hooks) h();
+  for (auto& h : effects.hooks) h();
   for (Op& op : batch) {
     if (op.done) op.done(op.status);
     if (op.waiter != nullptr) op.waiter->Complete(std::move(op.status));

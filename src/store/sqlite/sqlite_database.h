@@ -67,11 +67,25 @@ class WriteTx {
   // Runs `fn` after the transaction committed (dropped if it did not), on the thread that ran
   // the transaction (the writer thread, or a Write's caller that found the writer idle).
   void AfterCommit(std::function<void()> fn) { hooks_.push_back(std::move(fn)); }
+  // Adds `tokens` and one message to the queue_counts row (queue, state, dead) for a message
+  // this operation inserted. The batch adds up its operations' counts and writes each row once,
+  // just before it commits (counts of an operation that failed are dropped with it): a trigger
+  // per inserted row cost the writer about a tenth of its time per admission.
+  void CountInserted(std::string_view queue, int64_t state, int64_t tokens);
+
+  // One queue_counts row's pending addition.
+  struct QueueCount {
+    std::string queue;
+    int64_t state = 0;
+    int64_t n = 0;
+    int64_t tokens = 0;
+  };
 
  private:
   friend class SqliteDatabase;
   Connection& conn_;
   std::vector<std::function<void()>> hooks_;
+  std::vector<QueueCount> counts_;
 };
 
 struct WriterStats {
@@ -154,8 +168,18 @@ class SqliteDatabase {
   Status ReadWith(const std::function<Status(Connection&)>& fn);
   void Enqueue(Op op, bool urgent);
   void WriterLoop();
+  // What the successful operations of a batch leave for its commit.
+  struct BatchEffects {
+    std::vector<std::function<void()>> hooks;   // after the commit
+    std::vector<WriteTx::QueueCount> counts;    // written just before it
+    void Clear() {
+      hooks.clear();
+      counts.clear();
+    }
+  };
   void RunBatch(std::vector<Op>& batch);
-  Status RunOp(Op& op, bool savepoint, std::vector<std::function<void()>>& hooks);
+  Status RunOp(Op& op, bool savepoint, BatchEffects& effects);
+  Status Commit(BatchEffects& effects);
 
   DatabaseOptions options_;
   SqliteMetrics metrics_;
