@@ -1,11 +1,11 @@
 #include "gateway/admission.h"
 
-#include <boost/json/monotonic_resource.hpp>
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
 #include "common/log.h"
 #include "gateway/api_keys.h"
+#include "protocol/json_writer.h"
 #include "protocol/messages.h"
 #include "queue/message.h"
 
@@ -17,24 +17,39 @@ using std::chrono::milliseconds;
 namespace {
 
 std::string InputJson(const GenerationRequest& r) {
-  if (r.kind == protocol::RequestKind::kCompletion) return json::serialize(json::string(r.prompt));
-  json::array msgs;
-  for (const auto& m : r.messages) {
-    msgs.push_back(json::object{{"role", m.role}, {"content", m.content}});
+  std::string out;
+  if (r.kind == protocol::RequestKind::kCompletion) {
+    protocol::AppendJsonString(out, r.prompt);
+    return out;
   }
-  return json::serialize(msgs);
+  out += '[';
+  for (size_t i = 0; i < r.messages.size(); ++i) {
+    if (i > 0) out += ',';
+    protocol::JsonObjectWriter(out)
+        .Str("role", r.messages[i].role)
+        .Str("content", r.messages[i].content)
+        .End();
+  }
+  out += ']';
+  return out;
 }
 
 std::string ParamsJson(const GenerationRequest& r, int max_tokens) {
   protocol::GenerationParams p = r.params;
   p.max_tokens = max_tokens;
-  unsigned char arena[2048];
-  json::monotonic_resource mr(arena, sizeof(arena));
-  json::value v = protocol::ToJson(p, &mr);
-  json::object& o = v.as_object();
-  if (r.echo) o["echo"] = true;
-  if (r.priority != 0) o["priority"] = r.priority;
-  return json::serialize(v);
+  std::string out;
+  out.reserve(192);
+  protocol::AppendJson(out, p);
+  if (r.echo || r.priority != 0) {
+    out.pop_back();  // reopen the object
+    if (r.echo) out += ",\"echo\":true";
+    if (r.priority != 0) {
+      out += ",\"priority\":";
+      protocol::AppendJsonInt(out, r.priority);
+    }
+    out += '}';
+  }
+  return out;
 }
 
 }  // namespace

@@ -289,15 +289,16 @@ void Gateway::SetRateLimitHeaders(Ctx& ctx, const std::vector<quota::WindowUsage
       if (tightest == nullptr || *w.remaining < *tightest->remaining) tightest = &w;
     }
     if (tightest == nullptr) continue;
-    std::string_view kind = tokens ? "tokens" : "requests";
-    ctx.SetHeader(fmt::format("x-ratelimit-limit-{}", kind), std::to_string(*tightest->limit));
-    ctx.SetHeader(fmt::format("x-ratelimit-remaining-{}", kind),
+    ctx.SetHeader(tokens ? "x-ratelimit-limit-tokens" : "x-ratelimit-limit-requests",
+                  std::to_string(*tightest->limit));
+    ctx.SetHeader(tokens ? "x-ratelimit-remaining-tokens" : "x-ratelimit-remaining-requests",
                   std::to_string(*tightest->remaining));
     auto reset = tightest->resets_at
                      ? std::chrono::duration_cast<std::chrono::milliseconds>(*tightest->resets_at -
                                                                              now)
                      : std::chrono::milliseconds(0);
-    ctx.SetHeader(fmt::format("x-ratelimit-reset-{}", kind), FormatResetDuration(reset));
+    ctx.SetHeader(tokens ? "x-ratelimit-reset-tokens" : "x-ratelimit-reset-requests",
+                  FormatResetDuration(reset));
   }
 }
 

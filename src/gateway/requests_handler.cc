@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "gateway/gateway.h"
 #include "http/http_error.h"
+#include "protocol/json_writer.h"
 
 namespace inferline::gateway {
 namespace asio = boost::asio;
@@ -119,18 +120,26 @@ Gateway::Task Gateway::AdmitAsync(Ctx& ctx, const Principal& p, const Generation
   SetRateLimitHeaders(ctx, a.usage);
   std::string status_url = "/v1/requests/" + a.request_id;
   ctx.SetHeader("Location", status_url);
-  ctx.Json(beast_http::status::accepted,
-           json::object{{"id", a.request_id},
-                        {"request_id", a.request_id},
-                        {"object", "inference.request"},
-                        {"status", "queued"},
-                        {"model", a.model->name},
-                        {"created", UnixSeconds(a.created_at)},
-                        {"status_url", status_url},
-                        {"events_url", status_url + "/events"},
-                        {"prompt_tokens", a.prompt_tokens},
-                        {"max_tokens", a.prompt.max_tokens},
-                        {"reserved_tokens", a.reserved_tokens}});
+  // Written directly: every accepted request answers with it.
+  std::string body;
+  body.reserve(384);
+  protocol::JsonObjectWriter o(body);
+  o.Str("id", a.request_id)
+      .Str("request_id", a.request_id)
+      .Str("object", "inference.request")
+      .Str("status", "queued")
+      .Str("model", a.model->name)
+      .Int("created", UnixSeconds(a.created_at))
+      .Str("status_url", status_url);
+  std::string& events_url = o.Key("events_url");
+  events_url += '"';
+  events_url += status_url;  // an id and a fixed path: nothing to escape
+  events_url += "/events\"";
+  o.Int("prompt_tokens", a.prompt_tokens)
+      .Int("max_tokens", a.prompt.max_tokens)
+      .Int("reserved_tokens", a.reserved_tokens)
+      .End();
+  ctx.Text(beast_http::status::accepted, std::move(body), "application/json");
 }
 
 Gateway::Task Gateway::HandleSeed(Ctx& ctx) {

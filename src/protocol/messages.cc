@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "protocol/json_fields.h"
+#include "protocol/json_writer.h"
 
 namespace inferline::protocol {
 namespace json = boost::json;
@@ -78,39 +79,64 @@ Result<GenerationParams> GenerationParamsFromJson(const json::value& v) {
   return p;
 }
 
-std::string Serialize(const RequestMessage& m) {
-  // Built in one arena (on the stack for a usual message) and thrown away at once.
-  unsigned char arena[8192];
-  json::monotonic_resource mr(arena, sizeof(arena));
-  json::storage_ptr sp(&mr);
-  json::object o(sp);
-  o["schema"] = kSchemaVersion;
-  o["request_id"] = m.request_id;
-  o["user_id"] = m.user_id;
-  o["key_id"] = m.key_id;
-  o["model"] = m.model;
-  o["kind"] = RequestKindName(m.kind);
-  o["prompt"] = m.prompt;
-  if (!m.messages.empty()) {
-    json::array msgs(sp);
-    for (const auto& cm : m.messages) {
-      msgs.push_back(json::object({{"role", cm.role}, {"content", cm.content}}, sp));
-    }
-    o["messages"] = std::move(msgs);
+void AppendJson(std::string& out, const GenerationParams& p) {
+  JsonObjectWriter o(out);
+  o.Int("max_tokens", p.max_tokens)
+      .Double("temperature", p.temperature)
+      .Double("top_p", p.top_p)
+      .Int("top_k", p.top_k)
+      .Double("repetition_penalty", p.repetition_penalty)
+      .Double("presence_penalty", p.presence_penalty)
+      .Double("frequency_penalty", p.frequency_penalty);
+  std::string& stop = o.Key("stop");
+  stop += '[';
+  for (size_t i = 0; i < p.stop.size(); ++i) {
+    if (i > 0) stop += ',';
+    AppendJsonString(stop, p.stop[i]);
   }
-  json::array ids(sp);
-  ids.reserve(m.prompt_ids.size());
-  for (int32_t id : m.prompt_ids) ids.emplace_back(id);
-  o["prompt_ids"] = std::move(ids);
-  o["params"] = ToJson(m.params, sp);
-  o["prompt_tokens"] = m.prompt_tokens;
-  o["reserved_tokens"] = m.reserved_tokens;
-  o["priority"] = m.priority;
-  o["created_at_ms"] = m.created_at_ms;
-  o["deadline_ms"] = m.deadline_ms;
-  o["stream"] = m.stream;
-  o["attempt"] = m.attempt;
-  return json::serialize(o);
+  stop += ']';
+  if (p.seed) o.Uint("seed", *p.seed);
+  o.End();
+}
+
+// Written directly (no value tree): every admission serializes one.
+std::string Serialize(const RequestMessage& m) {
+  std::string out;
+  out.reserve(320 + m.prompt.size() + 8 * m.prompt_ids.size());
+  JsonObjectWriter o(out);
+  o.Int("schema", kSchemaVersion)
+      .Str("request_id", m.request_id)
+      .Str("user_id", m.user_id)
+      .Str("key_id", m.key_id)
+      .Str("model", m.model)
+      .Str("kind", RequestKindName(m.kind))
+      .Str("prompt", m.prompt);
+  if (!m.messages.empty()) {
+    std::string& msgs = o.Key("messages");
+    msgs += '[';
+    for (size_t i = 0; i < m.messages.size(); ++i) {
+      if (i > 0) msgs += ',';
+      JsonObjectWriter(msgs).Str("role", m.messages[i].role).Str("content", m.messages[i].content).End();
+    }
+    msgs += ']';
+  }
+  std::string& ids = o.Key("prompt_ids");
+  ids += '[';
+  for (size_t i = 0; i < m.prompt_ids.size(); ++i) {
+    if (i > 0) ids += ',';
+    AppendJsonInt(ids, m.prompt_ids[i]);
+  }
+  ids += ']';
+  AppendJson(o.Key("params"), m.params);
+  o.Int("prompt_tokens", m.prompt_tokens)
+      .Int("reserved_tokens", m.reserved_tokens)
+      .Int("priority", m.priority)
+      .Int("created_at_ms", m.created_at_ms)
+      .Int("deadline_ms", m.deadline_ms)
+      .Bool("stream", m.stream)
+      .Int("attempt", m.attempt)
+      .End();
+  return out;
 }
 
 namespace {
