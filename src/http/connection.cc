@@ -128,9 +128,17 @@ asio::awaitable<bool> Connection::ServeOne() {
   parser.header_limit(static_cast<uint32_t>(env_.options.max_header_bytes));
   parser.body_limit(env_.options.max_body_bytes);
 
-  stream_.expires_after(env_.options.header_timeout);
-  auto [ec, n] = co_await beast_http::async_read_header(stream_, buffer_, parser, IoToken());
-  if (ec) co_return co_await Reject(ec, nullptr, start);
+  // Usually the whole request came in the read that woke this connection: parse it here.
+  // Beast's asynchronous reads post their completion even when the buffer holds everything,
+  // a trip through the event loop each for the header and for the body.
+  if (error_code pec = ParseBuffered(parser)) {
+    co_return co_await Reject(pec, parser.is_header_done() ? &parser.get() : nullptr, start);
+  }
+  if (!parser.is_header_done()) {
+    stream_.expires_after(env_.options.header_timeout);
+    auto [ec, n] = co_await beast_http::async_read_header(stream_, buffer_, parser, IoToken());
+    if (ec) co_return co_await Reject(ec, nullptr, start);
+  }
 
   if (!parser.is_done()) {
     auto expect = parser.get().find(beast_http::field::expect);
@@ -145,6 +153,19 @@ asio::awaitable<bool> Connection::ServeOne() {
     if (bec) co_return co_await Reject(bec, &parser.get(), start);
   }
   co_return co_await Dispatch(parser.release(), start);
+}
+
+error_code Connection::ParseBuffered(beast_http::request_parser<beast_http::string_body>& parser) {
+  parser.eager(true);  // on into the body when it is there too
+  while (buffer_.size() > 0 && !parser.is_done()) {
+    error_code ec;
+    const size_t used = parser.put(buffer_.data(), ec);
+    buffer_.consume(used);
+    if (ec == beast_http::error::need_more) return {};  // the rest comes by reading
+    if (ec) return ec;
+    if (used == 0) return {};
+  }
+  return {};
 }
 
 asio::awaitable<bool> Connection::Reject(error_code ec, const Request* partial,

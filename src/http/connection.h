@@ -23,6 +23,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
 #include <atomic>
@@ -88,6 +89,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   boost::asio::awaitable<bool> WaitForRequest(bool first);
   boost::asio::awaitable<bool> ServeOne();  // true: keep the connection
+  // Feeds what buffer_ holds to `parser` (header, and body when it is all there); an error
+  // only for a malformed request or one over a limit.
+  boost::system::error_code ParseBuffered(
+      boost::beast::http::request_parser<boost::beast::http::string_body>& parser);
   boost::asio::awaitable<bool> Dispatch(Request request, Clock::time_point start);
   boost::asio::awaitable<void> Invoke(RequestContext& ctx, const RouteMatch& match);
   boost::asio::awaitable<bool> Reject(boost::system::error_code ec, const Request* partial,

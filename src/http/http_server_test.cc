@@ -235,6 +235,25 @@ TEST(HttpServerTest, PipelinedRequestsAreAnsweredInOrder) {
   EXPECT_EQ(second->body(), "2");
 }
 
+// A request whose header arrived alone: parsed as it comes (header, then 100 Continue, then
+// the body), and the next request on the connection arrives whole and is parsed at once.
+TEST(HttpServerTest, ExpectContinueThenAWholeRequestOnOneConnection) {
+  TestServer server(MakeRouter());
+  RawClient client(server.port());
+  ASSERT_TRUE(client.Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                          "Expect: 100-continue\r\n\r\n"));
+  ASSERT_TRUE(client.ReadUntil("HTTP/1.1 100 Continue\r\n\r\n"));
+  ASSERT_TRUE(client.Send("hello"));
+  std::string_view interim = client.unconsumed();
+  ASSERT_EQ(interim.rfind("HTTP/1.1 100 Continue\r\n\r\n", 0), 0u);
+  ASSERT_TRUE(client.ReadUntil("hello"));
+  ASSERT_TRUE(client.Send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc"));
+  ASSERT_TRUE(client.ReadUntil("abc"));
+  const std::string all(client.unconsumed());
+  EXPECT_NE(all.find("HTTP/1.1 200 OK"), std::string::npos);
+  EXPECT_LT(all.find("hello"), all.find("abc"));
+}
+
 TEST(HttpServerTest, ThrowingHandlerIs500AndServerKeepsServing) {
   TestServer server(MakeRouter());
   RawClient client(server.port());
