@@ -92,6 +92,10 @@ TYPED_TEST_P(QuotaLedgerContractTest, ARefusalChargesNoWindow) {
   EXPECT_EQ(this->UsageOf(Window::kDailyTokens, l, now).reserved, 20);
   EXPECT_EQ(this->UsageOf(Window::kConcurrentRequests, l, now).reserved, 2);
   EXPECT_EQ(*this->ledger().Settle("c", 10, now), false);  // never reserved
+  // The refused id holds nothing: a retry once the window has room is granted.
+  auto retried = this->ledger().Reserve(Req("c", 10), l, now + std::chrono::minutes(2));
+  ASSERT_TRUE(retried.ok()) << retried.status().ToString();
+  EXPECT_TRUE(retried->granted);
 }
 
 TYPED_TEST_P(QuotaLedgerContractTest, RetryAfterIsTheLongestOfTheFullWindows) {

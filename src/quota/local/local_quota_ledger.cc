@@ -137,13 +137,17 @@ Result<ReserveOutcome> LocalQuotaLedger::Reserve(const ReserveRequest& request,
   std::optional<std::future<Status>> committed;
   {
     std::lock_guard lock(mu_);
-    if (reservations_.contains(request.request_id)) {
+    // One lookup in a map that holds every outstanding reservation: the slot is taken first,
+    // filled below, and given back if the request is refused.
+    auto [slot, inserted] = reservations_.try_emplace(request.request_id);
+    if (!inserted) {
       return AlreadyExists(fmt::format("request '{}' already holds a reservation",
                                        request.request_id));
     }
     UserWindows& u = users_[request.user_id];
     Advance(u, now);
     if (std::optional<Exceeded> e = Check(u, want, limits, now)) {
+      reservations_.erase(slot);
       return ReserveOutcome{.granted = false, .exceeded = e};
     }
     u.day.reserved += want;
@@ -154,7 +158,7 @@ Result<ReserveOutcome> LocalQuotaLedger::Reserve(const ReserveRequest& request,
                   store::ToMillis(now)};
     committed = Persist(JournalRow{JournalRow::Kind::kReserve, request.request_id, r.user_id,
                                    r.amount, r.day, r.month, r.created_ms});
-    reservations_.emplace(request.request_id, std::move(r));
+    slot->second = std::move(r);
   }
   if (committed) {
     Status st = committed->get();
