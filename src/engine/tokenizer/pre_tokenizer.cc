@@ -28,6 +28,7 @@ void SplitBySpans(const Piece& piece, std::vector<Span> spans, Behavior behavior
     bool match;
   };
   std::vector<Part> parts;
+  parts.reserve(2 * spans.size() + 1);
   size_t pos = 0;
   for (const auto& [b, e] : spans) {
     if (b > pos) parts.push_back({pos, b, invert});
@@ -37,6 +38,7 @@ void SplitBySpans(const Piece& piece, std::vector<Span> spans, Behavior behavior
   if (pos < s.size()) parts.push_back({pos, s.size(), invert});
 
   std::vector<Span> result;
+  result.reserve(parts.size());
   bool prev_match = false;
   for (const auto& p : parts) {
     switch (behavior) {
@@ -69,6 +71,7 @@ void SplitBySpans(const Piece& piece, std::vector<Span> spans, Behavior behavior
     }
     result.assign(merged.rbegin(), merged.rend());
   }
+  out->reserve(out->size() + result.size());
   for (const auto& [b, e] : result) {
     if (e > b) out->push_back({s.substr(b, e - b), piece.at_start && b == 0});
   }

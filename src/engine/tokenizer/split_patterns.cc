@@ -20,6 +20,10 @@ class Chars {
   enum Class : uint8_t { kOther, kLetter, kNumber, kSpace };
 
   explicit Chars(std::string_view text) {
+    // At most one code point per byte: one allocation each instead of one per doubling.
+    cps_.reserve(text.size());
+    cls_.reserve(text.size());
+    offsets_.reserve(text.size() + 1);
     size_t pos = 0;
     while (pos < text.size()) {
       offsets_.push_back(pos);
@@ -126,6 +130,7 @@ std::optional<SplitPattern> RecognizeSplitPattern(std::string_view regex) {
 std::vector<Span> FindPatternMatches(SplitPattern pattern, std::string_view text) {
   const Chars c(text);
   std::vector<Span> spans;
+  spans.reserve(c.size() / 4 + 1);  // a word of a few characters each, usually
   size_t i = 0;
   while (i < c.size()) {
     size_t n = 0;

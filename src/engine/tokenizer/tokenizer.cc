@@ -26,7 +26,8 @@ void Tokenizer::EncodeSegment(std::string_view text, bool at_start,
 
 std::vector<int32_t> Tokenizer::Encode(std::string_view text, bool add_special_tokens) const {
   std::vector<int32_t> ids;
-  if (add_special_tokens) ids = prefix_ids_;
+  ids.reserve(text.size() / 3 + prefix_ids_.size() + suffix_ids_.size() + 1);
+  if (add_special_tokens) ids.assign(prefix_ids_.begin(), prefix_ids_.end());
   for (const auto& seg : added_->Split(text)) {
     if (seg.id >= 0) {
       ids.push_back(seg.id);
