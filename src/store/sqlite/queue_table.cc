@@ -25,14 +25,15 @@ Result<bool> Insert(WriteTx& tx, std::string_view queue, std::string_view payloa
                        "priority, state, dead, deliveries, visible_at, published_at, lease_until) "
                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?9, 0, ?11, ?7, ?8, ?10) "
                        "ON CONFLICT DO NOTHING"));
-  st.Bind(1, queue);
+  // The caller's values outlive Run below: bound without copies.
+  st.BindView(1, queue);
   if (meta.message_id.empty()) {
     st.BindNull(2);
   } else {
-    st.Bind(2, meta.message_id);
+    st.BindView(2, meta.message_id);
   }
-  st.BindBlob(3, payload)
-      .Bind(4, meta.model)
+  st.BindBlobView(3, payload)
+      .BindView(4, meta.model)
       .Bind(5, meta.tokens)
       .Bind(6, int64_t{meta.priority})
       .Bind(7, visible_at_ms)

@@ -34,6 +34,11 @@ class Statement {
   Statement& Bind(int index, int64_t value);
   Statement& Bind(int index, std::string_view text);
   Statement& BindBlob(int index, std::string_view bytes);
+  // Without a copy: the bytes must stay valid until the statement has run to completion (or
+  // this Statement is gone, which clears its bindings). For the writer's hot inserts, whose
+  // values live in the operation being written.
+  Statement& BindView(int index, std::string_view text);
+  Statement& BindBlobView(int index, std::string_view bytes);
   Statement& BindNull(int index);
   Statement& Bind(int index, const std::optional<int64_t>& value);
 

@@ -89,9 +89,10 @@ Status InsertRecord(Connection& c, const RequestRecord& r) {
       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'queued', ?11, ?12, 0)"));
   std::optional<int64_t> deadline;
   if (r.deadline) deadline = ToMillis(*r.deadline);
-  return s.Bind(1, r.id).Bind(2, r.user_id).Bind(3, r.key_id).Bind(4, r.model)
-      .Bind(5, RequestKindName(r.kind)).Bind(6, r.input_json).Bind(7, r.params_json)
-      .Bind(8, int64_t{r.stream}).Bind(9, r.prompt_tokens).Bind(10, r.reserved_tokens)
+  // Every text lives in `r` until Run returns: bound without copies.
+  return s.BindView(1, r.id).BindView(2, r.user_id).BindView(3, r.key_id).BindView(4, r.model)
+      .BindView(5, RequestKindName(r.kind)).BindView(6, r.input_json)
+      .BindView(7, r.params_json).Bind(8, int64_t{r.stream}).Bind(9, r.prompt_tokens).Bind(10, r.reserved_tokens)
       .Bind(11, ToMillis(r.created_at)).Bind(12, deadline).Run();
 }
 
