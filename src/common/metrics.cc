@@ -103,6 +103,11 @@ Family<T>::Family(std::string name, std::string help, std::vector<std::string> l
 
 template <class T>
 T& Family<T>::With(std::initializer_list<std::string_view> label_values) {
+  if (label_values.size() == label_names_.size()) {
+    std::lock_guard lock(mu_);
+    auto it = series_.find(label_values);
+    if (it != series_.end()) return *it->second;
+  }
   return WithKey(std::vector<std::string>(label_values.begin(), label_values.end()));
 }
 

@@ -9,6 +9,7 @@
 // the registry; updates to a series are lock-free atomics.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <deque>
@@ -78,13 +79,24 @@ class Family {
 
  private:
   T& WithKey(std::vector<std::string> values);
+  // Orders label-value lists; compares stored keys with a caller's string_views too, so that
+  // finding an existing series (every request's counters) allocates nothing.
+  struct KeyLess {
+    using is_transparent = void;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      return std::lexicographical_compare(
+          a.begin(), a.end(), b.begin(), b.end(),
+          [](std::string_view x, std::string_view y) { return x < y; });
+    }
+  };
 
   std::string name_;
   std::string help_;
   std::vector<std::string> label_names_;
   std::vector<double> buckets_;
   mutable std::mutex mu_;  // guards series_
-  std::map<std::vector<std::string>, std::unique_ptr<T>> series_;
+  std::map<std::vector<std::string>, std::unique_ptr<T>, KeyLess> series_;
 };
 
 using CounterFamily = Family<Counter>;

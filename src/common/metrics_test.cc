@@ -35,6 +35,21 @@ TEST(MetricsTest, SameNameReturnsSameFamily) {
   EXPECT_EQ(&a, &b);
 }
 
+// The string_view lookup and the stored keys agree: the same labels find the same series,
+// whichever form they come in; labels that differ only in a later value do not.
+TEST(MetricsTest, LabelValuesFindTheirSeriesInEitherForm) {
+  Registry r;
+  auto& f = r.AddCounter("y_total", "Y.", {"route", "code"});
+  Counter& a = f.With({"/v1/requests", "202"});
+  EXPECT_EQ(&f.With({"/v1/requests", "202"}), &a);
+  EXPECT_EQ(&f.With(std::vector<std::string>{"/v1/requests", "202"}), &a);
+  std::string route = "/v1/requests";
+  EXPECT_EQ(&f.With({route, std::string_view("2022").substr(0, 3)}), &a);
+  EXPECT_NE(&f.With({"/v1/requests", "429"}), &a);
+  EXPECT_NE(&f.With({"/v1/request", "202"}), &a);
+  EXPECT_NE(&f.With({"/v1/requestsx", "202"}), &a);
+}
+
 TEST(MetricsTest, ConcurrentIncrementsAreExact) {
   Registry r;
   auto& c = r.AddCounter("c_total", "C.", {"k"});
