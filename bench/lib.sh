@@ -56,3 +56,32 @@ for name in sorted(after):
 print(f'  {"total":14s} {total:7.0f} us')
 PY
 }
+
+# wrk's summary of a run with bench/platform/post_request.lua, as "ACCEPTED OTHER SECONDS":
+# responses minus the non-2xx ones (202 is the only 2xx of POST /v1/requests), the non-2xx
+# responses plus socket errors, and the run's length. Reads wrk's output on stdin.
+wrk_accepted() {
+  python3 -c '
+import re, sys
+out = sys.stdin.read()
+m = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m|h)", out)
+if not m:
+    sys.exit("no wrk summary in:\n" + out)
+n = int(m.group(1))
+scale = {"us": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600}[m.group(3)]
+seconds = float(m.group(2)) * scale
+non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+non2xx = int(non2xx.group(1)) if non2xx else 0
+errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+errors = sum(int(x) for x in errors.groups()) if errors else 0
+print(n - non2xx, non2xx + errors, seconds)
+'
+}
+
+# The server's count of accepted admissions (inferline_admissions_total{result="accepted"}) at
+# http://127.0.0.1:$1/metrics.
+server_accepted() {
+  curl -s "http://127.0.0.1:$1/metrics" |
+    awk '/^inferline_admissions_total\{result="accepted"\}/ {printf "%d", $NF; found=1}
+         END {if (!found) printf "0"}'
+}

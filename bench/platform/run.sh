@@ -108,10 +108,18 @@ NGINX_OUT="$(wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" "http://127.0.0
 echo "$NGINX_OUT" >&2
 NGINX_RPS="$(rps <<<"$NGINX_OUT")"
 echo "== inferline POST /v1/requests, $SERVER_THREADS io threads, worker off" >&2
+SERVER_ACCEPTED_BEFORE="$(server_accepted "$ADMIT_PORT")"
 OURS_OUT="$(INFERLINE_BENCH_KEY="$KEY" wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" \
   -s "$ROOT/bench/platform/post_request.lua" "http://127.0.0.1:$ADMIT_PORT")"
 echo "$OURS_OUT" >&2
-read -r ACCEPTED OTHER SECONDS_RUN < <(awk '/^accepted/ {print $2, $4, $6}' <<<"$OURS_OUT")
+read -r ACCEPTED OTHER SECONDS_RUN < <(wrk_accepted <<<"$OURS_OUT")
+SERVER_ACCEPTED=$(( $(server_accepted "$ADMIT_PORT") - SERVER_ACCEPTED_BEFORE ))
+# The server counts an admission when it answers; wrk, when it reads the answer: at most one
+# answer per connection can be in flight when wrk stops.
+if (( SERVER_ACCEPTED < ACCEPTED || SERVER_ACCEPTED > ACCEPTED + CONNECTIONS )); then
+  echo "wrk counted $ACCEPTED accepted requests, the server $SERVER_ACCEPTED" >&2
+  exit 1
+fi
 ACCEPTED_RPS="$(python3 -c "print(f'{$ACCEPTED/$SECONDS_RUN:.0f}')")"
 OURS_P50="$(awk '/^ +Latency/ {print $2; exit}' <<<"$OURS_OUT")"
 
