@@ -223,7 +223,7 @@ Result<QueueStats> SqliteBroker::Stats(std::string_view queue_view) {
   std::string queue(dlq ? queue_view.substr(0, queue_view.size() - kDeadLetterSuffix.size())
                         : queue_view);
   return db_->Read([&](Connection& c) -> Result<QueueStats> {
-    // queue_counts is kept by triggers on queue_messages (migration 0002): no backlog scan.
+    // queue_counts is kept in the writing transactions (migrations 0002, 0003): no backlog scan.
     ASSIGN_OR_RETURN(Statement st, c.Prepare(
         "SELECT state, dead, n, tokens FROM queue_counts WHERE queue = ?1 AND n > 0"));
     st.Bind(1, queue);

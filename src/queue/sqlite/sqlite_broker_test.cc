@@ -148,6 +148,46 @@ TEST(SqliteBroker, StatsCountEachBatchsInsertsOnce) {
   EXPECT_EQ(stats->backlog_tokens, 10 + 20 + 160);
 }
 
+// A message inserted and then leased, or deleted, in the same transaction: the triggers
+// subtract before the batch adds its inserts, from rows that do not exist yet on a new queue.
+TEST(SqliteBroker, StatsStayExactWhenAMessageChangesInItsInsertsBatch) {
+  SqliteEnv env;
+  store::SqliteDatabase& db = *env.db();
+  auto insert_then = [&db](std::string id, int64_t tokens, std::string then) {
+    return [&db, id, tokens, then](store::WriteTx& tx) -> Status {
+      RETURN_IF_ERROR(store::InsertQueueMessage(tx, db.queue_signals(), kQ, "payload",
+                                                {.message_id = id, .tokens = tokens}, 0, 0));
+      return tx.conn().Exec(then);
+    };
+  };
+  std::atomic<int> done{0};
+  {
+    store::testing::WriterHold hold(db);
+    db.WriteAsync(insert_then("leased", 5, "UPDATE queue_messages SET state = 1 "
+                                           "WHERE message_id = 'leased'"),
+                  [&](const Status& st) { EXPECT_TRUE(st.ok()) << st.ToString(); ++done; });
+    db.WriteAsync(insert_then("gone", 7, "DELETE FROM queue_messages WHERE message_id = 'gone'"),
+                  [&](const Status& st) { EXPECT_TRUE(st.ok()) << st.ToString(); ++done; });
+    db.WriteAsync(insert_then("ready", 11, "SELECT 1"),
+                  [&](const Status& st) { EXPECT_TRUE(st.ok()) << st.ToString(); ++done; });
+  }
+  for (int i = 0; i < 5000 && done < 3; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  ASSERT_EQ(done, 3);
+  Result<QueueStats> stats = env.broker()->Stats(kQ);
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  EXPECT_EQ(stats->ready, 1);
+  EXPECT_EQ(stats->leased, 1);
+  EXPECT_EQ(stats->backlog_tokens, 5 + 11);
+  // Later changes keep them exact.
+  auto leased = env.broker()->Consume(kQ, Take(5, std::chrono::hours(1)));
+  ASSERT_TRUE(leased.ok() && leased->size() == 1u);
+  ASSERT_TRUE(env.broker()->Ack((*leased)[0]).ok());
+  stats = env.broker()->Stats(kQ);
+  EXPECT_EQ(stats->ready, 0);
+  EXPECT_EQ(stats->leased, 1);
+  EXPECT_EQ(stats->backlog_tokens, 5);
+}
+
 // Stats reads counters that the writer and triggers keep (migrations 0002, 0003); they must
 // equal a scan of the
 // messages after every kind of change.
