@@ -71,7 +71,6 @@ void SplitBySpans(const Piece& piece, std::vector<Span> spans, Behavior behavior
     }
     result.assign(merged.rbegin(), merged.rend());
   }
-  out->reserve(out->size() + result.size());
   for (const auto& [b, e] : result) {
     if (e > b) out->push_back({s.substr(b, e - b), piece.at_start && b == 0});
   }
