@@ -144,10 +144,18 @@ Result<ReserveOutcome> LocalQuotaLedger::Reserve(const ReserveRequest& request,
       return AlreadyExists(fmt::format("request '{}' already holds a reservation",
                                        request.request_id));
     }
+    // Given back unless filled below (a refusal, or an exception such as bad_alloc).
+    struct Unfilled {
+      StringMap<Reservation>& map;
+      StringMap<Reservation>::iterator slot;
+      bool filled = false;
+      ~Unfilled() {
+        if (!filled) map.erase(slot);
+      }
+    } unfilled{reservations_, slot};
     UserWindows& u = users_[request.user_id];
     Advance(u, now);
     if (std::optional<Exceeded> e = Check(u, want, limits, now)) {
-      reservations_.erase(slot);
       return ReserveOutcome{.granted = false, .exceeded = e};
     }
     u.day.reserved += want;
@@ -159,6 +167,7 @@ Result<ReserveOutcome> LocalQuotaLedger::Reserve(const ReserveRequest& request,
     committed = Persist(JournalRow{JournalRow::Kind::kReserve, request.request_id, r.user_id,
                                    r.amount, r.day, r.month, r.created_ms});
     slot->second = std::move(r);
+    unfilled.filled = true;
   }
   if (committed) {
     Status st = committed->get();
