@@ -78,10 +78,10 @@ print(n - non2xx, non2xx + errors, seconds)
 '
 }
 
-# The server's count of accepted admissions (inferline_admissions_total{result="accepted"}) at
-# http://127.0.0.1:$1/metrics.
+# The server's count of admissions answered 202 (inferline_admissions_total with result
+# "accepted", or "unmetered" when the ledger fails open) at http://127.0.0.1:$1/metrics.
 server_accepted() {
   curl -s "http://127.0.0.1:$1/metrics" |
-    awk '/^inferline_admissions_total\{result="accepted"\}/ {printf "%d", $NF; found=1}
-         END {if (!found) printf "0"}'
+    awk '/^inferline_admissions_total\{result="(accepted|unmetered)"\}/ {n += $NF}
+         END {printf "%d", n}'
 }

@@ -129,10 +129,10 @@ published=0
 for _ in $(seq 1 600); do
   published="$(curl -s "http://127.0.0.1:$GATEWAY_PORT/metrics" |
     awk '/^inferline_store_outbox_published_total[ {]/ {s += $NF} END {printf "%d", s}')"
-  (( published >= ACCEPTED + 1 )) && break
+  (( published >= SERVER_ACCEPTED + 1 )) && break
   sleep 0.5
 done
-echo "outbox rows published: $published of $((ACCEPTED + 1))" >&2
+echo "outbox rows published: $published of $((SERVER_ACCEPTED + 1))" >&2
 if [[ "${PG_STATEMENTS:-0}" == 1 ]]; then
   echo "== PostgreSQL statements over the run (us per accepted request)"
   psql -q "$POSTGRES_URL" -P pager=off -c "SELECT round((total_exec_time * 1000 / $ACCEPTED)::numeric, 1) AS us_per_request, calls, round((total_exec_time * 1000 / calls)::numeric, 1) AS us_per_call, left(regexp_replace(query, '\s+', ' ', 'g'), 90) AS query FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12"
