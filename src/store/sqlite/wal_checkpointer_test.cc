@@ -76,10 +76,20 @@ TEST(WalCheckpointer, TheWalStartsOverAndStaysShort) {
   EXPECT_GE(stats.restarts, 3u);
   EXPECT_GT(stats.background + stats.writer, 0u);
   EXPECT_FALSE(stats.failed);
-  // The WAL file keeps its largest size. Allow far more than restart_pages: on a busy machine
-  // the passes lag, and the writer copies what is left only from 4 * restart_pages on.
-  const auto wal_bytes = std::filesystem::file_size(dir.File("a.db-wal"));
-  EXPECT_LT(wal_bytes, 2000u * (4096 + 24)) << "the WAL did not start over";
+  // The log in use since the latest restart holds only the few commits written after it. (The
+  // file keeps its largest size, which depends on the machine, so it is not checked: while a
+  // pass waits on a slow fsync, the writer's own checkpoint finds the checkpoint lock taken
+  // and the WAL grows, by design, rather than stall the writer. With other tests' servers
+  // flushing beside this one, 2,000 commits once went by before the first restart.)
+  {
+    auto c = Connection::Open(dir.File("a.db"), Connection::Mode::kReadWrite, 5000);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    auto st = (*c)->Prepare("PRAGMA wal_checkpoint(PASSIVE)");
+    ASSERT_TRUE(st.ok()) << st.status().ToString();
+    auto row = st->Step();
+    ASSERT_TRUE(row.ok() && *row);
+    EXPECT_LT(st->Int(1), 4 * kSmall.restart_pages) << "frames in the log after a restart";
+  }
   const std::string text = registry.Render();
   EXPECT_EQ(text.find("inferline_store_wal_restarts_total 0\n"), std::string::npos) << text;
   EXPECT_NE(text.find("inferline_store_wal_restarts_total"), std::string::npos) << text;
