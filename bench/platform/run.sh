@@ -155,7 +155,7 @@ echo "wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION; $(nproc) cores; $(date -u +
 printf '%-44s %12s %8s\n' "" "requests/s" "ratio"
 printf '%-44s %12s %8s\n' "nginx static file" "$NGINX_RPS" "1.00"
 printf '%-44s %12s %8s\n' "inferline POST /v1/requests (202 accepted)" "$ACCEPTED_RPS" \
-  "$(python3 -c "print(f'{$ACCEPTED_RPS/$NGINX_RPS:.2f}')")"
+  "$(python3 -c "print(f'{$ACCEPTED_RPS/$NGINX_RPS:.3f}')")"
 echo "refused or failed during the run: $OTHER; mean admission latency (wrk): $OURS_P50"
 echo
 echo "sync latency: $PIN_NOTE"
