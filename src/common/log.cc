@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "common/json_writer.h"
 #include "common/thread_name.h"
 
 namespace inferline::log {
@@ -125,23 +126,6 @@ const char* LevelName(Level l) {
     case Level::kError: return "error";
   }
   return "info";
-}
-
-void AppendJsonString(std::string& out, std::string_view s) {
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) out += fmt::format("\\u{:04x}", c);
-        else out += static_cast<char>(c);
-    }
-  }
-  out += '"';
 }
 
 std::string Timestamp() {

@@ -5,7 +5,7 @@
 
 #include "common/log.h"
 #include "gateway/api_keys.h"
-#include "protocol/json_writer.h"
+#include "common/json_writer.h"
 #include "protocol/messages.h"
 #include "queue/message.h"
 
@@ -19,13 +19,13 @@ namespace {
 std::string InputJson(const GenerationRequest& r) {
   std::string out;
   if (r.kind == protocol::RequestKind::kCompletion) {
-    protocol::AppendJsonString(out, r.prompt);
+    AppendJsonString(out, r.prompt);
     return out;
   }
   out += '[';
   for (size_t i = 0; i < r.messages.size(); ++i) {
     if (i > 0) out += ',';
-    protocol::JsonObjectWriter(out)
+    JsonObjectWriter(out)
         .Str("role", r.messages[i].role)
         .Str("content", r.messages[i].content)
         .End();
@@ -45,7 +45,7 @@ std::string ParamsJson(const GenerationRequest& r, int max_tokens) {
     if (r.echo) out += ",\"echo\":true";
     if (r.priority != 0) {
       out += ",\"priority\":";
-      protocol::AppendJsonInt(out, r.priority);
+      AppendJsonInt(out, r.priority);
     }
     out += '}';
   }

@@ -6,7 +6,7 @@
 #include "common/log.h"
 #include "gateway/gateway.h"
 #include "http/http_error.h"
-#include "protocol/json_writer.h"
+#include "common/json_writer.h"
 
 namespace inferline::gateway {
 namespace asio = boost::asio;
@@ -123,7 +123,7 @@ Gateway::Task Gateway::AdmitAsync(Ctx& ctx, const Principal& p, const Generation
   // Written directly: every accepted request answers with it.
   std::string body;
   body.reserve(384);
-  protocol::JsonObjectWriter o(body);
+  JsonObjectWriter o(body);
   o.Str("id", a.request_id)
       .Str("request_id", a.request_id)
       .Str("object", "inference.request")

@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "protocol/json_fields.h"
-#include "protocol/json_writer.h"
+#include "common/json_writer.h"
 
 namespace inferline::protocol {
 namespace json = boost::json;

@@ -7,7 +7,7 @@
 #include <limits>
 #include <random>
 
-#include "protocol/json_writer.h"
+#include "common/json_writer.h"
 
 namespace inferline::protocol {
 namespace {

@@ -1,6 +1,6 @@
 // Appends JSON text to a string directly, for the hot paths whose shape is fixed (the queue
-// message and the record of every admission, the 202 answer): no value tree, no allocation
-// beyond the output's own. Strings are escaped as JSON requires (quote, backslash, control
+// message and the record of every admission, the 202 answer, every log line): no value tree,
+// no allocation beyond the output's own. Strings are escaped as JSON requires (quote, backslash, control
 // characters; other bytes, UTF-8 included, pass through as they came); numbers take their
 // shortest form that reads back exactly.
 //
@@ -11,7 +11,7 @@
 #include <string>
 #include <string_view>
 
-namespace inferline::protocol {
+namespace inferline {
 
 void AppendJsonString(std::string& out, std::string_view s);
 void AppendJsonInt(std::string& out, int64_t v);
@@ -57,4 +57,4 @@ class JsonObjectWriter {
   bool first_ = true;
 };
 
-}  // namespace inferline::protocol
+}  // namespace inferline

@@ -1,9 +1,9 @@
-#include "protocol/json_writer.h"
+#include "common/json_writer.h"
 
 #include <charconv>
 #include <cmath>
 
-namespace inferline::protocol {
+namespace inferline {
 
 void AppendJsonString(std::string& out, std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -52,4 +52,4 @@ void AppendJsonDouble(std::string& out, double v) {
   out.append(buf, r.ptr);
 }
 
-}  // namespace inferline::protocol
+}  // namespace inferline
