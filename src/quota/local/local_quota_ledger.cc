@@ -216,46 +216,53 @@ Result<bool> LocalQuotaLedger::Settle(std::string_view request_id, int64_t actua
 Result<std::vector<WindowUsage>> LocalQuotaLedger::Usage(std::string_view user_id,
                                                         const Limits& limits, Time now) {
   RETURN_IF_ERROR(limits.Validate());
-  UserWindows u;
+  std::vector<WindowUsage> out;
+  out.reserve(std::size(kAllWindows));
+  auto report = [&](const UserWindows& u) {
+    for (Window w : kAllWindows) {
+      bool tokens = CountsTokens(w);
+      WindowUsage wu{.window = w, .limit = limits.Get(w)};
+      switch (w) {
+        case Window::kConcurrentRequests:
+          wu.reserved = u.concurrent;
+          break;
+        case Window::kMinuteRequests:
+        case Window::kMinuteTokens:
+          wu.used = u.minute.settled().Of(tokens);
+          wu.reserved = u.minute.reserved().Of(tokens);
+          if (!u.minute.empty()) wu.resets_at = Time(std::chrono::seconds(u.minute.OldestExpiry()));
+          break;
+        case Window::kDailyRequests:
+        case Window::kDailyTokens:
+          wu.used = u.day.settled.Of(tokens);
+          wu.reserved = u.day.reserved.Of(tokens);
+          wu.resets_at = DayStart(u.day.period + 1);
+          break;
+        case Window::kMonthlyRequests:
+        case Window::kMonthlyTokens:
+          wu.used = u.month.settled.Of(tokens);
+          wu.reserved = u.month.reserved.Of(tokens);
+          wu.resets_at = MonthStart(u.month.period + 1);
+          break;
+      }
+      if (wu.limit) wu.remaining = std::max<int64_t>(0, *wu.limit - wu.used - wu.reserved);
+      out.push_back(wu);
+    }
+  };
   {
+    // Read in place, under the lock: a copy of the user's windows copied the minute window's
+    // deque, an allocation or two on every admission.
     std::lock_guard lock(mu_);
     auto it = users_.find(user_id);
     if (it != users_.end()) {
       Advance(it->second, now);
-      u = it->second;
+      report(it->second);
+      return out;
     }
   }
-  Advance(u, now);
-  std::vector<WindowUsage> out;
-  for (Window w : kAllWindows) {
-    bool tokens = CountsTokens(w);
-    WindowUsage wu{.window = w, .limit = limits.Get(w)};
-    switch (w) {
-      case Window::kConcurrentRequests:
-        wu.reserved = u.concurrent;
-        break;
-      case Window::kMinuteRequests:
-      case Window::kMinuteTokens:
-        wu.used = u.minute.settled().Of(tokens);
-        wu.reserved = u.minute.reserved().Of(tokens);
-        if (!u.minute.empty()) wu.resets_at = Time(std::chrono::seconds(u.minute.OldestExpiry()));
-        break;
-      case Window::kDailyRequests:
-      case Window::kDailyTokens:
-        wu.used = u.day.settled.Of(tokens);
-        wu.reserved = u.day.reserved.Of(tokens);
-        wu.resets_at = DayStart(u.day.period + 1);
-        break;
-      case Window::kMonthlyRequests:
-      case Window::kMonthlyTokens:
-        wu.used = u.month.settled.Of(tokens);
-        wu.reserved = u.month.reserved.Of(tokens);
-        wu.resets_at = MonthStart(u.month.period + 1);
-        break;
-    }
-    if (wu.limit) wu.remaining = std::max<int64_t>(0, *wu.limit - wu.used - wu.reserved);
-    out.push_back(wu);
-  }
+  UserWindows fresh;
+  Advance(fresh, now);
+  report(fresh);
   return out;
 }
 
