@@ -18,6 +18,19 @@ void AppendJsonInt(std::string& out, int64_t v);
 void AppendJsonUint(std::string& out, uint64_t v);
 void AppendJsonDouble(std::string& out, double v);  // v must be finite
 
+// [a,b,...]: `append_one(out, item)` writes each item of `items`.
+template <class Range, class Fn>
+void AppendJsonArray(std::string& out, const Range& items, Fn&& append_one) {
+  out += '[';
+  bool first = true;
+  for (const auto& item : items) {
+    if (!first) out += ',';
+    first = false;
+    append_one(out, item);
+  }
+  out += ']';
+}
+
 // {"key":value,...}: each call adds one member; keys are literals that need no escaping.
 class JsonObjectWriter {
  public:

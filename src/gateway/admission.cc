@@ -22,15 +22,7 @@ std::string InputJson(const GenerationRequest& r) {
     AppendJsonString(out, r.prompt);
     return out;
   }
-  out += '[';
-  for (size_t i = 0; i < r.messages.size(); ++i) {
-    if (i > 0) out += ',';
-    JsonObjectWriter(out)
-        .Str("role", r.messages[i].role)
-        .Str("content", r.messages[i].content)
-        .End();
-  }
-  out += ']';
+  protocol::AppendJson(out, r.messages);
   return out;
 }
 

@@ -88,15 +88,17 @@ void AppendJson(std::string& out, const GenerationParams& p) {
       .Double("repetition_penalty", p.repetition_penalty)
       .Double("presence_penalty", p.presence_penalty)
       .Double("frequency_penalty", p.frequency_penalty);
-  std::string& stop = o.Key("stop");
-  stop += '[';
-  for (size_t i = 0; i < p.stop.size(); ++i) {
-    if (i > 0) stop += ',';
-    AppendJsonString(stop, p.stop[i]);
-  }
-  stop += ']';
+  AppendJsonArray(o.Key("stop"), p.stop, [](std::string& out, const std::string& s) {
+    AppendJsonString(out, s);
+  });
   if (p.seed) o.Uint("seed", *p.seed);
   o.End();
+}
+
+void AppendJson(std::string& out, const std::vector<ChatMessage>& messages) {
+  AppendJsonArray(out, messages, [](std::string& o, const ChatMessage& m) {
+    JsonObjectWriter(o).Str("role", m.role).Str("content", m.content).End();
+  });
 }
 
 // Written directly (no value tree): every admission serializes one.
@@ -111,22 +113,9 @@ std::string Serialize(const RequestMessage& m) {
       .Str("model", m.model)
       .Str("kind", RequestKindName(m.kind))
       .Str("prompt", m.prompt);
-  if (!m.messages.empty()) {
-    std::string& msgs = o.Key("messages");
-    msgs += '[';
-    for (size_t i = 0; i < m.messages.size(); ++i) {
-      if (i > 0) msgs += ',';
-      JsonObjectWriter(msgs).Str("role", m.messages[i].role).Str("content", m.messages[i].content).End();
-    }
-    msgs += ']';
-  }
-  std::string& ids = o.Key("prompt_ids");
-  ids += '[';
-  for (size_t i = 0; i < m.prompt_ids.size(); ++i) {
-    if (i > 0) ids += ',';
-    AppendJsonInt(ids, m.prompt_ids[i]);
-  }
-  ids += ']';
+  if (!m.messages.empty()) AppendJson(o.Key("messages"), m.messages);
+  AppendJsonArray(o.Key("prompt_ids"), m.prompt_ids,
+                  [](std::string& out, int32_t id) { AppendJsonInt(out, id); });
   AppendJson(o.Key("params"), m.params);
   o.Int("prompt_tokens", m.prompt_tokens)
       .Int("reserved_tokens", m.reserved_tokens)

@@ -94,6 +94,8 @@ struct ResultMessage {
 boost::json::value ToJson(const GenerationParams& p, boost::json::storage_ptr sp = {});
 // The same object, appended to `out` as JSON text.
 void AppendJson(std::string& out, const GenerationParams& p);
+// [{"role":...,"content":...},...]
+void AppendJson(std::string& out, const std::vector<ChatMessage>& messages);
 Result<GenerationParams> GenerationParamsFromJson(const boost::json::value& v);
 
 std::string Serialize(const RequestMessage& m);
