@@ -1,10 +1,9 @@
 #include "protocol/messages.h"
 
-#include <boost/json/monotonic_resource.hpp>
 #include <fmt/format.h>
 
-#include "protocol/json_fields.h"
 #include "common/json_writer.h"
+#include "protocol/json_fields.h"
 
 namespace inferline::protocol {
 namespace json = boost::json;
@@ -29,22 +28,6 @@ Result<FinalStatus> ParseFinalStatus(std::string_view s) {
   if (s == "cancelled") return FinalStatus::kCancelled;
   if (s == "expired") return FinalStatus::kExpired;
   return InvalidArgument(fmt::format("unknown final status '{}'", s), "status");
-}
-
-json::value ToJson(const GenerationParams& p, json::storage_ptr sp) {
-  json::object o(sp);
-  o["max_tokens"] = p.max_tokens;
-  o["temperature"] = p.temperature;
-  o["top_p"] = p.top_p;
-  o["top_k"] = p.top_k;
-  o["repetition_penalty"] = p.repetition_penalty;
-  o["presence_penalty"] = p.presence_penalty;
-  o["frequency_penalty"] = p.frequency_penalty;
-  json::array stop(sp);
-  for (const auto& s : p.stop) stop.emplace_back(s);
-  o["stop"] = std::move(stop);
-  if (p.seed) o["seed"] = *p.seed;
-  return o;
 }
 
 Result<GenerationParams> GenerationParamsFromJson(const json::value& v) {

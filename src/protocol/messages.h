@@ -91,8 +91,7 @@ struct ResultMessage {
   std::string worker_id;
 };
 
-boost::json::value ToJson(const GenerationParams& p, boost::json::storage_ptr sp = {});
-// The same object, appended to `out` as JSON text.
+// The parameters as a JSON object, appended to `out` (the queue message and the stored record).
 void AppendJson(std::string& out, const GenerationParams& p);
 // [{"role":...,"content":...},...]
 void AppendJson(std::string& out, const std::vector<ChatMessage>& messages);

@@ -33,7 +33,6 @@ class Statement {
   // Parameters are 1-based. A failed bind is reported by the next Step/Run.
   Statement& Bind(int index, int64_t value);
   Statement& Bind(int index, std::string_view text);
-  Statement& BindBlob(int index, std::string_view bytes);
   // Without a copy: the bytes must stay valid until the statement has run to completion (or
   // this Statement is gone, which clears its bindings). For the writer's hot inserts, whose
   // values live in the operation being written.
