@@ -59,7 +59,8 @@ Result<SqliteBroker::LeaseResult> SqliteBroker::TryLease(const std::string& queu
     RETURN_IF_ERROR(reclaim.Bind(1, queue).Bind(2, now).Run());
 
     ASSIGN_OR_RETURN(Statement pick, c.Prepare(
-        "SELECT id, payload, message_id, model, tokens, priority, deliveries, dead "
+        "SELECT id, payload, COALESCE(message_id, record_id), model, tokens, priority, "
+        "deliveries, dead "
         "FROM queue_messages WHERE queue = ?1 AND state = 0 AND visible_at <= ?2 "
         "ORDER BY priority DESC, id LIMIT ?3"));
     pick.Bind(1, queue).Bind(2, now).Bind(3, int64_t{options.max_messages});

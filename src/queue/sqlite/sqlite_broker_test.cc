@@ -107,6 +107,17 @@ TEST(SqliteBroker, RequestRecordedWithItsMessageReachesABlockedConsumer) {
   EXPECT_EQ(got[0].meta.tokens, 17);
   EXPECT_EQ(store.GetRequest("r1")->status, store::RequestStatus::kQueued);
   EXPECT_EQ(*env.broker()->BacklogTokens(kQ), 17);
+  // The id is kept in record_id, outside the deduplication index (migration 0005): the record's
+  // primary key already makes it unique.
+  auto columns = env.db()->Read([](store::Connection& c) -> Result<std::string> {
+    ASSIGN_OR_RETURN(store::Statement st, c.Prepare(
+        "SELECT COALESCE(message_id, 'null') || '/' || record_id FROM queue_messages"));
+    ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) return NotFound("no message");
+    return st.Text(0);
+  });
+  ASSERT_TRUE(columns.ok()) << columns.status().ToString();
+  EXPECT_EQ(*columns, "null/r1");
 }
 
 // Inserted messages reach queue_counts once per transaction (WriteTx::CountInserted): a batch

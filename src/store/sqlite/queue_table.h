@@ -20,20 +20,35 @@ inline constexpr int64_t kQueueReady = 0;
 inline constexpr int64_t kQueueLeased = 1;
 inline constexpr int64_t kQueueDeadReported = 2;
 
-// Inserts a ready message (a no-op when meta.message_id is set and a message with that id is
-// still in the queue) and wakes blocked consumers once the transaction commits.
+// Where a message's meta.message_id is kept; consumers get it back either way.
+enum class MessageId {
+  // In message_id, under the unique index queue_message_ids: a second insert with the same id
+  // while the first message is in the queue is a no-op (Broker::Publish's deduplication).
+  kDeduplicated,
+  // In record_id, outside that index: for a request's message, inserted in the transaction that
+  // inserts its record, whose primary key already makes the id unique. Saves the writer one
+  // index append per admission (migration 0005).
+  kUniqueRecord,
+};
+
+// Inserts a ready message (with MessageId::kDeduplicated, a no-op when meta.message_id is set
+// and a message with that id is still in the queue) and wakes blocked consumers once the
+// transaction commits.
 [[nodiscard]] Status InsertQueueMessage(WriteTx& tx, QueueSignals& signals,
                                         std::string_view queue, std::string_view payload,
                                         const queue::MessageMeta& meta, int64_t visible_at_ms,
-                                        int64_t published_at_ms);
+                                        int64_t published_at_ms,
+                                        MessageId id_kind = MessageId::kDeduplicated);
 
 // Inserts a message already leased until `lease_until_ms`, as its first delivery (lease 1),
 // for a consumer in this process that took it before it was written; returns its delivery
-// tag. Wakes nobody: no consumer can take it. AlreadyExists when meta.message_id is taken.
+// tag. Wakes nobody: no consumer can take it. AlreadyExists when meta.message_id is taken
+// (MessageId::kDeduplicated only).
 [[nodiscard]] Result<uint64_t> InsertLeasedQueueMessage(WriteTx& tx, std::string_view queue,
                                                         std::string_view payload,
                                                         const queue::MessageMeta& meta,
                                                         int64_t lease_until_ms,
-                                                        int64_t published_at_ms);
+                                                        int64_t published_at_ms,
+                                                        MessageId id_kind);
 
 }  // namespace inferline::store

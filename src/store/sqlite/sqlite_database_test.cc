@@ -61,6 +61,32 @@ TEST(SqliteDatabase, OpensAndMigratesOnceAcrossReopen) {
   EXPECT_EQ(CountUsers(*db), 1);
 }
 
+// Migration 0005 rebuilds quota_reservations as a WITHOUT ROWID table: the outstanding
+// reservations of a version-4 database survive it.
+TEST(SqliteMigrations, Version5KeepsOutstandingReservations) {
+  testing::TempDir dir;
+  auto all = ParseMigrations(EmbeddedMigrationFiles());
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  ASSERT_GE(all->size(), 5u);
+  auto conn = Connection::Open(dir.File("v4.db"), Connection::Mode::kReadWrite, 1000);
+  ASSERT_TRUE(conn.ok()) << conn.status().ToString();
+  std::vector<Migration> first4(all->begin(), all->begin() + 4);
+  ASSERT_EQ(*ApplyMigrations(**conn, first4, 0), 4);
+  ASSERT_TRUE((*conn)->Exec("INSERT INTO quota_reservations VALUES "
+                            "('req_a', 'u1', 120, 1, 20000, 24300, 5), "
+                            "('req_b', 'u2', 7, 1, 20001, 24301, 6)").ok());
+  ASSERT_EQ(*ApplyMigrations(**conn, *all, 0), static_cast<int>(all->size()));
+  auto st = (*conn)->Prepare(
+      "SELECT group_concat(request_id || ':' || user_id || ':' || tokens || ':' || requests || "
+      "':' || day || ':' || month || ':' || created_at, ' ') FROM "
+      "(SELECT * FROM quota_reservations ORDER BY request_id)");
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  ASSERT_TRUE(*st->Step());
+  EXPECT_EQ(st->Text(0), "req_a:u1:120:1:20000:24300:5 req_b:u2:7:1:20001:24301:6");
+  // A WITHOUT ROWID table has no rowid to select.
+  EXPECT_FALSE((*conn)->Prepare("SELECT rowid FROM quota_reservations").ok());
+}
+
 TEST(SqliteDatabase, RejectsPathsWithoutAFile) {
   EXPECT_EQ(SqliteDatabase::Open({.path = ""}).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(SqliteDatabase::Open({.path = ":memory:"}).status().code(),

@@ -106,13 +106,15 @@ Status InsertRequest(WriteTx& tx, QueueSignals& queue_signals, const RequestReco
     ASSIGN_OR_RETURN(uint64_t tag,
                      InsertLeasedQueueMessage(tx, outbox->queue, outbox->payload, outbox->meta,
                                               now + outbox->direct->lease_for.count(),
-                                              ToMillis(record.created_at)));
+                                              ToMillis(record.created_at),
+                                              MessageId::kUniqueRecord));
     outbox->direct->tag.store(tag);
     return Status::Ok();
   }
-  // visible_at 0: visible at once, whatever clock the broker runs on.
+  // visible_at 0: visible at once, whatever clock the broker runs on. The record's primary key
+  // makes the message id unique: no deduplication index needed.
   return InsertQueueMessage(tx, queue_signals, outbox->queue, outbox->payload, outbox->meta, 0,
-                            ToMillis(record.created_at));
+                            ToMillis(record.created_at), MessageId::kUniqueRecord);
 }
 
 Status NameTakenId(Status st, const std::string& id) {
