@@ -16,6 +16,7 @@
 #include "app/command.h"
 #include "app/data_dir.h"
 #include "app/serve_options.h"
+#include "common/json_value.h"
 #include "gateway/api_keys.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -58,7 +59,7 @@ int Create(store::Store& store, const ServeOptionValues& v, const KeysFlags& f) 
                           {"user_id", issued->key.user_id},
                           {"is_admin", issued->key.is_admin},
                           {"key", issued->secret}};
-    std::printf("%s\n", boost::json::serialize(o).c_str());
+    std::printf("%s\n", SerializeJson(o).c_str());
     return 0;
   }
   std::printf("Created key %s for user %s%s%s.\n", issued->key.id.c_str(),

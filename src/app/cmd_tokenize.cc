@@ -11,6 +11,7 @@
 
 #include "app/command.h"
 #include "app/model_path.h"
+#include "common/json_value.h"
 #include "engine/tokenizer/tokenizer.h"
 
 namespace inferline::app {
@@ -124,7 +125,7 @@ int RunTokenize(const TokenizeFlags& f) {
     if (f.decode) {
       auto ids = ParseIds(line, t);
       if (!ids.ok()) return Fail(where, ids.status());
-      out += boost::json::serialize(boost::json::value(t.Decode(*ids, false)));
+      out += SerializeJson(boost::json::value(t.Decode(*ids, false)));
       out += '\n';
     } else if (f.chat) {
       auto ids = EncodeChat(line, t);

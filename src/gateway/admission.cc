@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
+#include "common/json_value.h"
 #include "common/log.h"
 #include "gateway/api_keys.h"
 #include "common/json_writer.h"
@@ -353,7 +354,7 @@ AdmitOutcome Admission::Finish(PendingAdmission pending, const Status& created) 
                         {"status", "failed"},
                         {"error", json::object{{"code", "store_unavailable"},
                                                {"message", created.message()}}}};
-    (void)bus_.Publish(a.request_id, events::EventType::kFailed, json::serialize(failed));
+    (void)bus_.Publish(a.request_id, events::EventType::kFailed, SerializeJson(failed));
     log::ErrorFor(a.request_id, "recording the request failed: {}", created.message());
     out.failure.status = Unavailable("the request could not be recorded; please retry");
     out.failure.result = "error";

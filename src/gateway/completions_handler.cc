@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "common/json_value.h"
 #include "gateway/event_inbox.h"
 #include "gateway/gateway.h"
 #include "gateway/openai_format.h"
@@ -183,7 +184,7 @@ Gateway::Task Gateway::StreamAnswer(Ctx& ctx, const Admitted& a, const Generatio
   http::SseWriter sse(ctx);
   // A coroutine, so that the serialized chunk outlives the write (SendData takes a view).
   auto send = [&](const json::object& chunk) -> asio::awaitable<bool> {
-    std::string data = json::serialize(chunk);
+    std::string data = SerializeJson(chunk);
     co_return co_await sse.SendData(data);
   };
   bool ok = co_await sse.Start();
@@ -244,7 +245,7 @@ Gateway::Task Gateway::StreamAnswer(Ctx& ctx, const Admitted& a, const Generatio
     std::string type = "server_error", code = "internal_error";
     Status st = final ? UnfinishedStatus(*final, &type, &code)
                       : Internal("The result could not be read.");
-    std::string body = json::serialize(http::ErrorBody(st, type, code));
+    std::string body = SerializeJson(http::ErrorBody(st, type, code));
     (void)co_await sse.SendData(body);
     (void)co_await sse.SendData("[DONE]");
     co_return;

@@ -4,6 +4,8 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include "common/json_value.h"
+
 namespace inferline::gateway {
 namespace json = boost::json;
 
@@ -130,7 +132,7 @@ std::string TerminalEventData(const store::RequestRecord& rec) {
     o["error"] = json::object{{"code", rec.error_code}, {"message", rec.error_message}};
   }
   o["synthesized"] = true;
-  return json::serialize(o);
+  return SerializeJson(o);
 }
 
 std::string StatusEventData(const store::RequestRecord& rec) {
@@ -140,7 +142,7 @@ std::string StatusEventData(const store::RequestRecord& rec) {
                  {"prompt_tokens", rec.prompt_tokens},
                  {"reserved_tokens", rec.reserved_tokens},
                  {"synthesized", true}};
-  return json::serialize(o);
+  return SerializeJson(o);
 }
 
 std::string QueuedEventData(const store::RequestRecord& rec) {
@@ -156,7 +158,7 @@ std::string QueuedEventData(const store::RequestRecord& rec) {
   }
   o["reserved_tokens"] = rec.reserved_tokens;
   o["created"] = UnixSeconds(rec.created_at);
-  return json::serialize(o);
+  return SerializeJson(o);
 }
 
 json::object RequestDocument(const store::RequestRecord& rec) {

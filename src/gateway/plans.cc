@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "common/json_value.h"
+
 namespace inferline::gateway {
 namespace json = boost::json;
 using quota::Window;
@@ -115,7 +117,7 @@ json::object OverridesToObject(const LimitOverrides& o) {
 }
 
 std::string OverridesToJson(const LimitOverrides& o) {
-  return json::serialize(OverridesToObject(o));
+  return SerializeJson(OverridesToObject(o));
 }
 
 LimitOverrides MergeOverrides(const LimitOverrides& base, const LimitOverrides& patch) {

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "common/log.h"
+#include "common/json_value.h"
 #include "gateway/gateway.h"
 #include "http/http_error.h"
 #include "common/json_writer.h"
@@ -238,7 +239,7 @@ Result<store::CancelResult> Gateway::Cancel(const std::string& id) {
                     {"status", "cancelled"},
                     {"previous_status", store::RequestStatusName(r.previous)}};
   Result<int64_t> published =
-      deps_.bus->Publish(id, events::EventType::kCancelled, json::serialize(data));
+      deps_.bus->Publish(id, events::EventType::kCancelled, SerializeJson(data));
   if (!published.ok() && published.status().code() != StatusCode::kFailedPrecondition) {
     log::WarnFor(id, "publishing the cancelled event failed: {}", published.status().message());
   }

@@ -14,6 +14,7 @@
 
 #include <cerrno>
 
+#include "common/json_value.h"
 #include "common/log.h"
 #include "http/http_date.h"
 #include "http/http_error.h"
@@ -200,7 +201,7 @@ asio::awaitable<bool> Connection::Reject(error_code ec, const Request* partial,
   res.result(status);
   res.set("x-request-id", request_id);
   res.set(beast_http::field::content_type, "application/json");
-  res.body() = boost::json::serialize(ErrorBody(message, "invalid_request_error", reason));
+  res.body() = SerializeJson(ErrorBody(message, "invalid_request_error", reason));
   if (status == beast_http::status::request_timeout) {
     // tcp_stream has already closed the socket (as nginx does, the 408 is only logged).
     res.body().clear();

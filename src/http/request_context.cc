@@ -4,6 +4,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 
+#include "common/json_value.h"
 #include "http/connection.h"
 #include "http/http_error.h"
 
@@ -65,7 +66,7 @@ void RequestContext::SetRoute(std::string_view pattern, PathParams params) {
 void RequestContext::Json(beast_http::status status, const boost::json::value& body) {
   response_.result(status);
   response_.set(beast_http::field::content_type, "application/json");
-  response_.body() = boost::json::serialize(body);
+  response_.body() = SerializeJson(body);
 }
 
 void RequestContext::Text(beast_http::status status, std::string body,

@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/json_value.h"
+
 namespace inferline::hub {
 
 namespace json = boost::json;
@@ -103,7 +105,7 @@ Status PullManifest::Save() const {
   tmp += ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    out << json::serialize(root) << "\n";
+    out << SerializeJson(root) << "\n";
     out.close();
     if (!out) return ResourceExhausted(fmt::format("cannot write {}", tmp.string()));
   }

@@ -1,24 +1,25 @@
 #include "protocol/event_data.h"
 
+#include "common/json_value.h"
 #include "protocol/json_fields.h"
 
 namespace inferline::protocol {
 namespace json = boost::json;
 
 std::string Serialize(const QueuedEventData& d) {
-  return json::serialize(json::object{{"model", d.model},
+  return SerializeJson(json::object{{"model", d.model},
                                       {"prompt_tokens", d.prompt_tokens},
                                       {"reserved_tokens", d.reserved_tokens}});
 }
 
 std::string Serialize(const StartedEventData& d) {
-  return json::serialize(json::object{{"worker_id", d.worker_id},
+  return SerializeJson(json::object{{"worker_id", d.worker_id},
                                       {"attempt", d.attempt},
                                       {"queue_wait_seconds", d.queue_wait_seconds}});
 }
 
 std::string Serialize(const TokenEventData& d) {
-  return json::serialize(json::object{{"index", d.index}, {"text", d.text}});
+  return SerializeJson(json::object{{"index", d.index}, {"text", d.text}});
 }
 
 std::string Serialize(const TerminalEventData& d) {
@@ -31,7 +32,7 @@ std::string Serialize(const TerminalEventData& d) {
   if (d.status != FinalStatus::kCompleted || !d.error_code.empty()) {
     o["error"] = json::object{{"code", d.error_code}, {"message", d.error_message}};
   }
-  return json::serialize(o);
+  return SerializeJson(o);
 }
 
 Result<QueuedEventData> ParseQueuedEventData(std::string_view text) {

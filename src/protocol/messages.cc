@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "common/json_value.h"
 #include "common/json_writer.h"
 #include "protocol/json_fields.h"
 
@@ -198,7 +199,7 @@ std::string Serialize(const ResultMessage& m) {
     o["error"] = json::object{{"code", m.error_code}, {"message", m.error_message}};
   }
   o["worker_id"] = m.worker_id;
-  return json::serialize(o);
+  return SerializeJson(o);
 }
 
 Result<ResultMessage> ParseResultMessage(std::string_view bytes) {

@@ -8,6 +8,8 @@
 #include <iomanip>
 #include <sstream>
 
+#include "common/json_value.h"
+
 namespace inferline::worker {
 
 namespace json = boost::json;
@@ -70,7 +72,7 @@ UpstreamRequest BuildUpstreamRequest(const protocol::RequestMessage& m, std::str
   if (p.seed) body["seed"] = *p.seed;
   if (p.top_k > 0) body["top_k"] = p.top_k;
   if (p.repetition_penalty != 1.0) body["repetition_penalty"] = p.repetition_penalty;
-  out.body = json::serialize(body);
+  out.body = SerializeJson(body);
   return out;
 }
 

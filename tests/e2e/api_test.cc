@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
+#include <regex>
 #include <thread>
 
 #include "e2e_fixture.h"
@@ -62,6 +63,15 @@ TEST_F(E2E, AsyncRequestRunsToCompletionWithEventsAndExactUsage) {
   EXPECT_LE(completion, 8);
   EXPECT_EQ(usage["total_tokens"].as_int64(), prompt_tokens + completion);
   EXPECT_EQ(done["usage"].as_object()["total_tokens"].as_int64(), prompt_tokens + completion);
+
+  // Durations print as plain decimals ("0.146"), not in exponent form ("1.46E-1", "0E0").
+  auto raw = Call(port(), "GET", "/v1/requests/" + id, {}, alice_);
+  ASSERT_TRUE(raw);
+  size_t timings = raw->body.find("\"timings\":{");
+  ASSERT_NE(timings, std::string::npos) << raw->body;
+  std::string durations = raw->body.substr(timings, raw->body.find('}', timings) - timings);
+  EXPECT_NE(durations.find("\"total_seconds\":"), std::string::npos) << durations;
+  EXPECT_FALSE(std::regex_search(durations, std::regex("[0-9][eE][-+]?[0-9]"))) << durations;
 }
 
 TEST_F(E2E, SeedGatewayAnswersInTheOriginalShape) {
