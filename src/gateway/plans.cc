@@ -1,7 +1,6 @@
 #include "gateway/plans.h"
 
 #include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 

@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 
-#include <boost/json/serialize.hpp>
 
 namespace inferline::http {
 namespace {

@@ -1,7 +1,6 @@
 #include "http/request_context.h"
 
 #include <boost/beast/http/field.hpp>
-#include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 
 #include "common/json_value.h"
