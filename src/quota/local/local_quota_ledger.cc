@@ -146,8 +146,8 @@ Result<ReserveOutcome> LocalQuotaLedger::Reserve(const ReserveRequest& request,
     }
     // Given back unless filled below (a refusal, or an exception such as bad_alloc).
     struct Unfilled {
-      ReservationMap& map;
-      ReservationMap::iterator slot;
+      StringMap<Reservation>& map;
+      StringMap<Reservation>::iterator slot;
       bool filled = false;
       ~Unfilled() {
         if (!filled) map.erase(slot);

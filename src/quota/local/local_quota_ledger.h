@@ -24,8 +24,6 @@
 // Thread-safety: every method may be called from any thread; mu_ guards users_ and reservations_.
 #pragma once
 
-#include <boost/unordered/unordered_flat_map.hpp>
-
 #include <future>
 #include <memory>
 #include <mutex>
@@ -72,12 +70,6 @@ class LocalQuotaLedger final : public QuotaLedger {
   };
   template <class V>
   using StringMap = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
-  // Every outstanding reservation, one lookup or insert per admission and settlement: open
-  // addressing keeps a lookup to about one cache line where a node map chases a bucket and a
-  // node (inserts into a million entries: 1.0-1.2 -> 0.7 us). Nothing holds an iterator across
-  // another insert.
-  using ReservationMap =
-      boost::unordered_flat_map<std::string, Reservation, StringHash, std::equal_to<>>;
 
   LocalQuotaLedger(std::shared_ptr<store::SqliteDatabase> db, LocalQuotaLedgerOptions options)
       : db_(std::move(db)),
@@ -96,7 +88,7 @@ class LocalQuotaLedger final : public QuotaLedger {
   LocalQuotaLedgerOptions options_;
   std::mutex mu_;
   StringMap<UserWindows> users_;
-  ReservationMap reservations_;
+  StringMap<Reservation> reservations_;
 };
 
 }  // namespace inferline::quota
