@@ -47,8 +47,14 @@ void AppendJsonUint(std::string& out, uint64_t v) {
 
 void AppendJsonDouble(std::string& out, double v) {
   if (!std::isfinite(v)) v = 0;  // JSON has no such numbers; callers validate theirs
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest form that reads back exactly
+  // The shortest digits that read back exactly, in plain decimal form for the magnitudes that
+  // durations, probabilities and penalties take (2.3e-05 s prints as 0.000023); outside that
+  // range, whichever of the two forms is shorter.
+  const double magnitude = std::fabs(v);
+  const bool plain = magnitude == 0 || (magnitude >= 1e-7 && magnitude < 1e16);
+  char buf[64];  // enough for the plain form: at most 16 integer or 7 + 17 fraction digits
+  auto r = plain ? std::to_chars(buf, buf + sizeof buf, v, std::chars_format::fixed)
+                 : std::to_chars(buf, buf + sizeof buf, v);
   out.append(buf, r.ptr);
 }
 

@@ -96,6 +96,28 @@ TEST(SqliteStore, CreateRequestAsyncCommitsBeforeItCallsBack) {
   EXPECT_EQ(QueueRows(*env.db()), 1);
 }
 
+// requests_by_user is ascending since migration 0005 (appends at the end of a user's range);
+// listing newest first, with or without a cursor, must still read it backwards, not sort.
+TEST(SqliteStore, ListingNewestFirstReadsTheUserIndexWithoutASort) {
+  SqliteEnv env;
+  for (const char* cursor : {"", " AND (created_at < ?3 OR (created_at = ?3 AND id < ?4))"}) {
+    std::string sql = std::string("EXPLAIN QUERY PLAN SELECT * FROM requests WHERE user_id = ?1") +
+                      cursor + " ORDER BY created_at DESC, id DESC LIMIT ?2";
+    auto plan = env.db()->Read([&](Connection& c) -> Result<std::string> {
+      ASSIGN_OR_RETURN(Statement st, c.Prepare(sql));
+      std::string out;
+      while (true) {
+        ASSIGN_OR_RETURN(bool row, st.Step());
+        if (!row) return out;
+        out += st.Text(3) + "\n";
+      }
+    });
+    ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+    EXPECT_NE(plan->find("USING INDEX requests_by_user"), std::string::npos) << *plan;
+    EXPECT_EQ(plan->find("TEMP B-TREE"), std::string::npos) << *plan;
+  }
+}
+
 TEST(SqliteStore, RejectsInvalidRecords) {
   SqliteEnv env;
   Store& s = *env.store();
