@@ -30,7 +30,7 @@ namespace inferline::app {
 namespace {
 
 int RunCollector(const ClusterCommandOptions& opts) {
-  BlockTerminationSignals();
+  PrepareServerProcess();
   const ClusterOptionValues& c = opts.cluster;
   auto store = OpenPostgres(c);
   if (!store.ok()) {

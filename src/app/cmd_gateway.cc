@@ -29,7 +29,7 @@ namespace inferline::app {
 namespace {
 
 int RunGateway(const ClusterCommandOptions& opts) {
-  BlockTerminationSignals();
+  PrepareServerProcess();
   const ClusterOptionValues& c = opts.cluster;
   PlatformConfig pc = c.serve.ToPlatformConfig();
   if (!pc.plans.Has(pc.gateway.default_plan)) {

@@ -26,7 +26,7 @@ struct ServeOptions {
 };
 
 int RunServe(const ServeOptions& opts) {
-  BlockTerminationSignals();
+  PrepareServerProcess();
   PlatformConfig config = opts.serve.ToPlatformConfig();
   if (!config.plans.Has(config.gateway.default_plan)) {
     log::Error("quota.default_plan '{}' is not a configured plan", config.gateway.default_plan);

@@ -27,7 +27,7 @@ namespace inferline::app {
 namespace {
 
 int RunWorker(const ClusterCommandOptions& opts) {
-  BlockTerminationSignals();
+  PrepareServerProcess();
   const ClusterOptionValues& c = opts.cluster;
   const bool upstream = !c.upstream_url.empty();
   // With an upstream, only the tokenizer is needed (usage is counted by the upstream; the model

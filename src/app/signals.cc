@@ -3,6 +3,9 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include "common/log.h"
+#include "common/process_limits.h"
+
 namespace inferline::app {
 namespace {
 
@@ -20,6 +23,17 @@ void BlockTerminationSignals() {
   sigset_t set = TerminationSet();
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a peer that went away is an error return, not a crash
+}
+
+void PrepareServerProcess() {
+  BlockTerminationSignals();
+  const uint64_t open_files = RaiseOpenFileLimit();
+  if (open_files < 4096) {
+    log::Warn("at most {} open files (the hard limit): client connections, event streams "
+              "included, stop being accepted near that number; raise it with `ulimit -Hn` or "
+              "systemd's LimitNOFILE",
+              open_files);
+  }
 }
 
 int WaitForTerminationSignal() {

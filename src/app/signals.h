@@ -9,6 +9,10 @@
 namespace inferline::app {
 
 void BlockTerminationSignals();
+// What every long-running subcommand does first, on the main thread before other threads
+// start: BlockTerminationSignals(), then raises the soft limit on open files to the hard one
+// (common/process_limits.h), warning when even that allows fewer than 4,096 connections.
+void PrepareServerProcess();
 int WaitForTerminationSignal();
 // Lets a further SIGTERM/SIGINT kill the process at once (used after the first one).
 void UnblockTerminationSignals();

@@ -1,4 +1,4 @@
-// End-to-end: 300 concurrent requests from one key whose daily tokens allow only some of them.
+// End-to-end: 1,000 concurrent requests from one key whose daily tokens allow only some of them.
 // The ledger must never let reservations exceed the limit, every refusal must be a 429 with
 // Retry-After, and once everything settled, `used` must equal the real usage of the requests
 // that ran, exactly.
@@ -8,13 +8,14 @@
 #include <mutex>
 #include <thread>
 
+#include "common/process_limits.h"
 #include "e2e_fixture.h"
 
 namespace inferline::e2e {
 namespace {
 namespace json = boost::json;
 
-constexpr int kRequests = 300;
+constexpr int kRequests = 1000;
 constexpr int64_t kDailyTokens = 2500;
 
 struct Window {
@@ -37,6 +38,9 @@ Window DailyTokens(uint16_t port, const std::string& key) {
 }
 
 TEST_F(E2E, ConcurrentRequestsNeverOverspendAndSettleExactly) {
+  // A thousand client connections at once: more than a login shell's usual soft limit of
+  // 1,024 descriptors leaves room for (the server raises its own at startup).
+  RaiseOpenFileLimit();
   std::string key = CreateKey(port(), admin_, "carol", "unlimited");
   ASSERT_FALSE(key.empty());
   ASSERT_TRUE(SetLimits(port(), admin_, "carol", fmt::format(R"({{"tokens_per_day":{}}})",
