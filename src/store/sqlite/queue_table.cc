@@ -59,12 +59,12 @@ Status InsertQueueMessage(WriteTx& tx, QueueSignals& signals, std::string_view q
 
 Result<uint64_t> InsertLeasedQueueMessage(WriteTx& tx, std::string_view queue,
                                           std::string_view payload, const queue::MessageMeta& meta,
-                                          int64_t lease_until_ms, int64_t published_at_ms,
-                                          MessageId id_kind) {
+                                          int64_t lease_until_ms, int64_t published_at_ms) {
   ASSIGN_OR_RETURN(bool inserted, Insert(tx, queue, payload, meta, published_at_ms,
-                                         published_at_ms, lease_until_ms, id_kind));
-  if (!inserted) {
-    return AlreadyExists(fmt::format("message '{}' is already in {}", meta.message_id, queue));
+                                         published_at_ms, lease_until_ms,
+                                         MessageId::kUniqueRecord));
+  if (!inserted) {  // only a conflict on the row id could do this
+    return Internal(fmt::format("message of '{}' not inserted into {}", meta.message_id, queue));
   }
   return static_cast<uint64_t>(sqlite3_last_insert_rowid(tx.conn().raw()));
 }

@@ -40,15 +40,14 @@ enum class MessageId {
                                         int64_t published_at_ms,
                                         MessageId id_kind = MessageId::kDeduplicated);
 
-// Inserts a message already leased until `lease_until_ms`, as its first delivery (lease 1),
-// for a consumer in this process that took it before it was written; returns its delivery
-// tag. Wakes nobody: no consumer can take it. AlreadyExists when meta.message_id is taken
-// (MessageId::kDeduplicated only).
+// Inserts a request's message, with its record, already leased until `lease_until_ms` as its
+// first delivery (lease 1), for a consumer in this process that took it before it was
+// written; returns its delivery tag. The id is kept as MessageId::kUniqueRecord. Wakes
+// nobody: no consumer can take it.
 [[nodiscard]] Result<uint64_t> InsertLeasedQueueMessage(WriteTx& tx, std::string_view queue,
                                                         std::string_view payload,
                                                         const queue::MessageMeta& meta,
                                                         int64_t lease_until_ms,
-                                                        int64_t published_at_ms,
-                                                        MessageId id_kind);
+                                                        int64_t published_at_ms);
 
 }  // namespace inferline::store

@@ -106,8 +106,7 @@ Status InsertRequest(WriteTx& tx, QueueSignals& queue_signals, const RequestReco
     ASSIGN_OR_RETURN(uint64_t tag,
                      InsertLeasedQueueMessage(tx, outbox->queue, outbox->payload, outbox->meta,
                                               now + outbox->direct->lease_for.count(),
-                                              ToMillis(record.created_at),
-                                              MessageId::kUniqueRecord));
+                                              ToMillis(record.created_at)));
     outbox->direct->tag.store(tag);
     return Status::Ok();
   }
