@@ -10,7 +10,6 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
-#include <charconv>
 
 #include "common/log.h"
 #include "gateway/api_keys.h"
@@ -85,18 +84,10 @@ json::object UserDocument(const store::User& u, const PlanCatalog& plans) {
 Gateway::Task Gateway::AdminListUsers(Ctx& ctx) {
   std::optional<Principal> p = co_await Authenticate(ctx);
   if (!p || !RequireAdmin(ctx, *p)) co_return;
-  store::PageRequest page;
-  page.cursor = ctx.query("cursor").value_or("");
-  if (auto limit = ctx.query("limit")) {
-    int n = 0;
-    auto [ptr, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), n);
-    if (ec != std::errc() || ptr != limit->data() + limit->size() || n < 1 || n > 1000) {
-      co_return Reject(ctx, InvalidArgument("'limit' must be an integer from 1 to 1000", "limit"));
-    }
-    page.limit = n;
-  }
+  std::optional<store::PageRequest> page = PageQuery(ctx, store::PageRequest{}.limit);
+  if (!page) co_return;
   Result<store::Page<store::User>> users =
-      co_await RunBlocking(pool_, [&] { return deps_.store->ListUsers(page); });
+      co_await RunBlocking(pool_, [&] { return deps_.store->ListUsers(*page); });
   if (!users.ok()) co_return Reject(ctx, users.status());
   json::array data;
   for (const auto& u : users->items) data.push_back(UserDocument(u, *deps_.plans));

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include "common/log.h"
 #include "common/thread_name.h"
@@ -185,6 +186,7 @@ void Gateway::AddRoutes(http::Router& router) {
       [](Gateway& g, Ctx& c) { return g.HandleCompletions(c, BodyShape::kChat); });
   add(Verb::post, "/v1/requests", [](Gateway& g, Ctx& c) { return g.HandleAsync(c); });
   add(Verb::post, "/api/gateway", [](Gateway& g, Ctx& c) { return g.HandleSeed(c); });
+  add(Verb::get, "/v1/requests", [](Gateway& g, Ctx& c) { return g.ListRequests(c); });
   add(Verb::get, "/v1/requests/{id}", [](Gateway& g, Ctx& c) { return g.GetRequest(c); });
   add(Verb::delete_, "/v1/requests/{id}", [](Gateway& g, Ctx& c) { return g.DeleteRequest(c); });
   add(Verb::get, "/v1/requests/{id}/events", [](Gateway& g, Ctx& c) { return g.StreamEvents(c); });
@@ -269,6 +271,22 @@ asio::awaitable<std::optional<Principal>> Gateway::Authenticate(Ctx& ctx) {
     co_return std::nullopt;
   }
   co_return std::move(*p);
+}
+
+std::optional<store::PageRequest> Gateway::PageQuery(Ctx& ctx, int default_limit) {
+  store::PageRequest page;
+  page.limit = default_limit;
+  page.cursor = ctx.query("cursor").value_or("");
+  if (auto limit = ctx.query("limit")) {
+    int n = 0;
+    auto [ptr, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), n);
+    if (ec != std::errc() || ptr != limit->data() + limit->size() || n < 1 || n > 1000) {
+      Reject(ctx, InvalidArgument("'limit' must be an integer from 1 to 1000", "limit"));
+      return std::nullopt;
+    }
+    page.limit = n;
+  }
+  return page;
 }
 
 bool Gateway::RequireAdmin(Ctx& ctx, const Principal& p) {

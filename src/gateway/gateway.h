@@ -134,6 +134,9 @@ class Gateway {
   // Authentication (writes the error response and returns nullopt on failure).
   boost::asio::awaitable<std::optional<Principal>> Authenticate(Ctx& ctx);
   bool RequireAdmin(Ctx& ctx, const Principal& p);
+  // `?limit=` (1..1000, else `default_limit`) and `?cursor=` (a previous answer's next_cursor)
+  // of a list endpoint; nullopt after answering 400 for a bad limit.
+  std::optional<store::PageRequest> PageQuery(Ctx& ctx, int default_limit);
   void Reject(Ctx& ctx, const Status& st, std::string_view type = {}, std::string_view code = {});
   void WriteAdmitFailure(Ctx& ctx, const AdmitFailure& f);
   void SetRateLimitHeaders(Ctx& ctx, const std::vector<quota::WindowUsage>& usage);
@@ -160,6 +163,8 @@ class Gateway {
 
   // Request status, cancel and events (requests_handler.cc, events_handler.cc).
   Task GetRequest(Ctx& ctx);
+  // The caller's requests, newest first, a page at a time (an admin may name `?user=`).
+  Task ListRequests(Ctx& ctx);
   Task DeleteRequest(Ctx& ctx);
   Task StreamEvents(Ctx& ctx);
   // Blocking: cancels a request and refunds / notifies as its previous state requires.

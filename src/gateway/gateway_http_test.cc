@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <set>
 #include <thread>
 
 #include "gateway/gateway.h"
@@ -137,6 +139,52 @@ TEST_F(GatewayHttpTest, AuthenticationErrorsAndModels) {
   auto missing = Get("/v1/models/gpt-4", alice_);
   EXPECT_EQ(missing->result_int(), 404u);
   EXPECT_EQ(ErrorParam(*missing), "model");
+}
+
+TEST_F(GatewayHttpTest, ListsTheCallersRequestsNewestFirstInPages) {
+  std::set<std::string> submitted;
+  for (int i = 0; i < 5; ++i) submitted.insert(Submit(fmt::format("prompt {}", i), 2, alice_));
+  Submit("bob's own", 2, bob_);
+
+  // Pages of two: 2 + 2 + 1, no request twice, each page newest first.
+  std::vector<std::string> seen;
+  std::string cursor;
+  int pages = 0;
+  int64_t previous_created = std::numeric_limits<int64_t>::max();
+  do {
+    auto r = Get("/v1/requests?limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor), alice_);
+    ASSERT_TRUE(r);
+    ASSERT_EQ(r->result_int(), 200u) << r->body();
+    json::object page = Body(*r);
+    EXPECT_EQ(page["object"], "list");
+    for (const auto& item : page["data"].as_array()) {
+      const json::object& o = item.as_object();
+      EXPECT_EQ(o.at("object"), "inference.request");
+      EXPECT_LE(o.at("created").as_int64(), previous_created);
+      previous_created = o.at("created").as_int64();
+      seen.push_back(std::string(o.at("id").as_string()));
+    }
+    EXPECT_EQ(page["has_more"].as_bool(), !page["next_cursor"].is_null());
+    cursor = page["next_cursor"].is_null() ? "" : std::string(page["next_cursor"].as_string());
+    ++pages;
+  } while (!cursor.empty() && pages < 10);
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(seen.size(), 5u);
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()), submitted);  // none of bob's
+
+  // Another user's list only for an admin; bad parameters name themselves.
+  EXPECT_EQ(Get("/v1/requests?user=alice", bob_)->result_int(), 403u);
+  auto as_admin = Get("/v1/requests?user=alice&limit=1000", admin_);
+  ASSERT_EQ(as_admin->result_int(), 200u);
+  EXPECT_EQ(Body(*as_admin)["data"].as_array().size(), 5u);
+  for (const char* bad : {"limit=0", "limit=1001", "limit=x"}) {
+    auto r = Get(std::string("/v1/requests?") + bad, alice_);
+    EXPECT_EQ(r->result_int(), 400u) << bad;
+    EXPECT_EQ(Body(*r)["error"].as_object()["param"], "limit") << bad;
+  }
+  auto bad_cursor = Get("/v1/requests?cursor=nonsense", alice_);
+  EXPECT_EQ(bad_cursor->result_int(), 400u);
+  EXPECT_EQ(Body(*bad_cursor)["error"].as_object()["param"], "cursor");
 }
 
 TEST_F(GatewayHttpTest, AsyncLifecycleWithEventsAndReplay) {

@@ -221,6 +221,38 @@ Gateway::Task Gateway::GetRequest(Ctx& ctx) {
   ctx.Json(beast_http::status::ok, RequestDocument(*rec));
 }
 
+Gateway::Task Gateway::ListRequests(Ctx& ctx) {
+  std::optional<Principal> principal = co_await Authenticate(ctx);
+  if (!principal) co_return;
+  std::string user = principal->user_id;
+  if (std::optional<std::string_view> other = ctx.query("user"); other && *other != user) {
+    if (!RequireAdmin(ctx, *principal)) co_return;
+    user = std::string(*other);
+  }
+  std::optional<store::PageRequest> page = PageQuery(ctx, 20);
+  if (!page) co_return;
+  Result<store::Page<store::RequestRecord>> listed = co_await RunBlocking(
+      pool_, [&] { return deps_.store->ListRequestsByUser(user, *page); });
+  if (!listed.ok()) {
+    if (listed.status().code() == StatusCode::kInvalidArgument) {
+      co_return Reject(ctx, InvalidArgument("'cursor' must be the next_cursor of a previous page",
+                                            "cursor"));
+    }
+    log::ErrorFor(ctx.request_id(), "listing the requests of {} failed: {}", user,
+                  listed.status().ToString());
+    co_return Reject(ctx, Unavailable("the request store is temporarily unavailable; please retry"));
+  }
+  json::array data;
+  data.reserve(listed->items.size());
+  for (const store::RequestRecord& rec : listed->items) data.push_back(RequestDocument(rec));
+  json::value next = listed->next_cursor.empty() ? json::value(nullptr)
+                                                 : json::value(listed->next_cursor);
+  ctx.Json(beast_http::status::ok, json::object{{"object", "list"},
+                                                {"data", std::move(data)},
+                                                {"has_more", !listed->next_cursor.empty()},
+                                                {"next_cursor", std::move(next)}});
+}
+
 Result<store::CancelResult> Gateway::Cancel(const std::string& id) {
   const store::Time now = store::Clock::now();
   ASSIGN_OR_RETURN(store::CancelResult r, deps_.store->CancelRequest(id, now));
