@@ -1,5 +1,6 @@
 // The official OpenAI Node SDK, unchanged, against `inferline serve`: completions, chat
-// completions, streaming (with usage), the model list, and an SDK error for a bad parameter.
+// completions, streaming (with usage), the model list and one model, and the SDK's typed errors
+// (a bad parameter, an unknown model, a wrong key, a spent quota).
 // Starts its own server on a free port with a temporary data directory and the shipped model,
 // or, with INFERLINE_SDK_BASE_URL (http://host:port) and INFERLINE_SDK_ADMIN_KEY set, runs against
 // a server that is already up (the distributed suite's gateway).
@@ -74,6 +75,9 @@ async function main() {
 
     const models = await client.models.list();
     assert.ok(models.data.some((m) => m.id === 'kjv-small'));
+    const model = await client.models.retrieve('kjv-small');
+    assert.equal(model.id, 'kjv-small');
+    assert.equal(model.object, 'model');
 
     const completion = await client.completions.create({
       model: 'kjv-small', prompt: 'In the beginning', max_tokens: 8, temperature: 0,
@@ -134,6 +138,24 @@ async function main() {
       (err) => err instanceof OpenAI.NotFoundError);
     const bad = new OpenAI({ apiKey: 'sk-il-wrong', baseURL, maxRetries: 0 });
     await assert.rejects(bad.models.list(), (err) => err instanceof OpenAI.AuthenticationError);
+
+    // A spent quota is the SDK's RateLimitError, with the headers it reads for retrying.
+    const tight = await (await fetch(`${baseURL}/admin/keys`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ user: 'sdk-tight', plan: 'unlimited' }),
+    })).json();
+    const patched = await fetch(`${baseURL}/admin/users/sdk-tight`, {
+      method: 'PATCH',
+      headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ limits: { tokens_per_day: 5 } }),
+    });
+    assert.equal(patched.status, 200);
+    const tightClient = new OpenAI({ apiKey: tight.key, baseURL, maxRetries: 0 });
+    await assert.rejects(
+      tightClient.completions.create({ model: 'kjv-small', prompt: 'And God said', max_tokens: 8 }),
+      (err) => err instanceof OpenAI.RateLimitError && err.status === 429 &&
+               Number(err.headers?.get?.('retry-after') ?? err.headers?.['retry-after']) >= 1);
     console.log('openai sdk e2e: all passed');
   } finally {
     await server.stop();
