@@ -225,9 +225,9 @@ Gateway::Task Gateway::ListRequests(Ctx& ctx) {
   std::optional<Principal> principal = co_await Authenticate(ctx);
   if (!principal) co_return;
   std::string user = principal->user_id;
-  if (std::optional<std::string_view> other = ctx.query("user"); other && *other != user) {
+  if (auto other = ctx.query("user"); other && *other != user) {
     if (!RequireAdmin(ctx, *principal)) co_return;
-    user = std::string(*other);
+    user = std::move(*other);
   }
   std::optional<store::PageRequest> page = PageQuery(ctx, 20);
   if (!page) co_return;
