@@ -27,12 +27,14 @@ void BlockTerminationSignals() {
 
 void PrepareServerProcess() {
   BlockTerminationSignals();
-  const uint64_t open_files = RaiseOpenFileLimit();
-  if (open_files < 4096) {
-    log::Warn("at most {} open files (the hard limit): client connections, event streams "
-              "included, stop being accepted near that number; raise it with `ulimit -Hn` or "
-              "systemd's LimitNOFILE",
-              open_files);
+  const OpenFileLimit open_files = RaiseOpenFileLimit();
+  if (open_files.soft == 0) {
+    log::Warn("cannot read the limit on open files; client connections may be capped by it");
+  } else if (open_files.soft < 4096) {
+    log::Warn("at most {} open files (hard limit {}): client connections, event streams "
+              "included, stop being accepted near that number; raise the hard limit with "
+              "`ulimit -Hn` or systemd's LimitNOFILE",
+              open_files.soft, open_files.hard);
   }
 }
 

@@ -10,7 +10,6 @@
 #include <boost/json.hpp>
 #include <fmt/format.h>
 
-
 #include "common/log.h"
 #include "gateway/api_keys.h"
 #include "gateway/gateway.h"

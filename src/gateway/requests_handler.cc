@@ -234,7 +234,7 @@ Gateway::Task Gateway::ListRequests(Ctx& ctx) {
   Result<store::Page<store::RequestRecord>> listed = co_await RunBlocking(
       pool_, [&] { return deps_.store->ListRequestsByUser(user, *page); });
   if (!listed.ok()) {
-    if (listed.status().code() == StatusCode::kInvalidArgument) {
+    if (listed.status().code() == StatusCode::kInvalidArgument && !page->cursor.empty()) {
       co_return Reject(ctx, InvalidArgument("'cursor' must be the next_cursor of a previous page",
                                             "cursor"));
     }

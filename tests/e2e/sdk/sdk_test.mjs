@@ -1,6 +1,6 @@
 // The official OpenAI Node SDK, unchanged, against `inferline serve`: completions, chat
 // completions, streaming (with usage), the model list and one model, and the SDK's typed errors
-// (a bad parameter, an unknown model, a wrong key, a spent quota).
+// (a bad parameter, an unknown model, a wrong key, a quota refusal).
 // Starts its own server on a free port with a temporary data directory and the shipped model,
 // or, with INFERLINE_SDK_BASE_URL (http://host:port) and INFERLINE_SDK_ADMIN_KEY set, runs against
 // a server that is already up (the distributed suite's gateway).
@@ -139,12 +139,15 @@ async function main() {
     const bad = new OpenAI({ apiKey: 'sk-il-wrong', baseURL, maxRetries: 0 });
     await assert.rejects(bad.models.list(), (err) => err instanceof OpenAI.AuthenticationError);
 
-    // A spent quota is the SDK's RateLimitError, with the headers it reads for retrying.
-    const tight = await (await fetch(`${baseURL}/admin/keys`, {
+    // A quota refusal (here a daily token limit that the request's prompt + max_tokens can never
+    // fit) is the SDK's RateLimitError, with the Retry-After header it reads for retrying.
+    const tightRes = await fetch(`${baseURL}/admin/keys`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' },
       body: JSON.stringify({ user: 'sdk-tight', plan: 'unlimited' }),
-    })).json();
+    });
+    assert.equal(tightRes.status, 201);
+    const tight = await tightRes.json();
     const patched = await fetch(`${baseURL}/admin/users/sdk-tight`, {
       method: 'PATCH',
       headers: { Authorization: `Bearer ${admin}`, 'Content-Type': 'application/json' },
