@@ -222,8 +222,9 @@ TYPED_TEST_P(StoreContractTest, ListsRequestsNewestFirstInPages) {
     page.cursor = p->next_cursor;
   }
   EXPECT_EQ(seen, (std::vector<std::string>{"r6", "r5", "r4", "r3", "r2", "r1", "r0"}));
-  EXPECT_EQ(s.ListRequestsByUser("u", {.limit = 3, .cursor = "garbage"}).status().code(),
-            StatusCode::kInvalidArgument);
+  Status garbage = s.ListRequestsByUser("u", {.limit = 3, .cursor = "garbage"}).status();
+  EXPECT_EQ(garbage.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(garbage.param(), "cursor");
 
   ASSERT_TRUE(*s.MarkRunning("r3", "w", T(1)));
   auto queued = s.ListOpenRequestIds(RequestStatus::kQueued, "", 100);

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <charconv>
+
 namespace inferline::store {
 
 int64_t ToMillis(Time t) {
@@ -45,6 +47,22 @@ Result<RequestKind> ParseRequestKind(std::string_view s) {
   if (s == "completion") return RequestKind::kCompletion;
   if (s == "chat") return RequestKind::kChat;
   return InvalidArgument(fmt::format("unknown request kind '{}'", s), "kind");
+}
+
+std::string RequestCursorAfter(const RequestRecord& last) {
+  return fmt::format("{}:{}", ToMillis(last.created_at), last.id);
+}
+
+Result<RequestCursor> ParseRequestCursor(std::string_view cursor) {
+  size_t colon = cursor.find(':');
+  int64_t ms = 0;
+  if (colon != std::string_view::npos) {
+    auto [p, ec] = std::from_chars(cursor.data(), cursor.data() + colon, ms);
+    if (ec == std::errc() && p == cursor.data() + colon) {
+      return RequestCursor{ms, std::string(cursor.substr(colon + 1))};
+    }
+  }
+  return InvalidArgument("invalid page cursor", "cursor");
 }
 
 }  // namespace inferline::store

@@ -137,6 +137,15 @@ struct Page {
   std::string next_cursor;  // empty when there are no more items
 };
 
+// The page cursor of Store::ListRequestsByUser, the same in every store:
+// "<created_at ms>:<id>" of the last request of the previous page.
+struct RequestCursor {
+  int64_t created_ms = 0;
+  std::string id;
+};
+std::string RequestCursorAfter(const RequestRecord& last);
+Result<RequestCursor> ParseRequestCursor(std::string_view cursor);  // InvalidArgument("cursor")
+
 // Usage totals for one user and model over [from, to).
 struct UsageQuery {
   std::string user_id;  // empty: every user

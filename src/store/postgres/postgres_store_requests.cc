@@ -2,8 +2,6 @@
 // group commit (see pg_group_commit.h), so each must be complete and idempotent on its own.
 #include <fmt/format.h>
 
-#include <charconv>
-
 #include "store/postgres/postgres_store.h"
 
 namespace inferline::store {
@@ -167,19 +165,6 @@ Status ValidateRecord(const RequestRecord& r) {
   return Status::Ok();
 }
 
-// Cursor of ListRequestsByUser: "<created_at ms>:<id>" of the last item of the previous page.
-Result<std::pair<int64_t, std::string>> ParseRequestCursor(std::string_view cursor) {
-  size_t colon = cursor.find(':');
-  int64_t ms = 0;
-  if (colon != std::string_view::npos) {
-    auto [p, ec] = std::from_chars(cursor.data(), cursor.data() + colon, ms);
-    if (ec == std::errc() && p == cursor.data() + colon) {
-      return std::make_pair(ms, std::string(cursor.substr(colon + 1)));
-    }
-  }
-  return InvalidArgument("invalid page cursor", "after");
-}
-
 // The two counts that kMarkRunning / kFinalize return.
 struct FoundChanged {
   bool found = false;
@@ -278,7 +263,7 @@ Result<RequestRecord> PostgresStore::GetRequest(std::string_view id) {
 Result<Page<RequestRecord>> PostgresStore::ListRequestsByUser(std::string_view user_id,
                                                               const PageRequest& page) {
   if (page.limit < 1 || page.limit > 1000) return InvalidArgument("limit must be 1..1000", "limit");
-  std::pair<int64_t, std::string> after;
+  RequestCursor after;
   if (!page.cursor.empty()) {
     ASSIGN_OR_RETURN(after, ParseRequestCursor(page.cursor));
   }
@@ -287,8 +272,8 @@ Result<Page<RequestRecord>> PostgresStore::ListRequestsByUser(std::string_view u
     ASSIGN_OR_RETURN(PgResult r,
                      page.cursor.empty()
                          ? c.Run(kByUserFirst, MakePgParams(user_id, limit))
-                         : c.Run(kByUserAfter, MakePgParams(user_id, limit, after.first,
-                                                            after.second)));
+                         : c.Run(kByUserAfter, MakePgParams(user_id, limit, after.created_ms,
+                                                            after.id)));
     Page<RequestRecord> out;
     for (int i = 0; i < r.rows(); ++i) {
       ASSIGN_OR_RETURN(RequestRecord rec, ReadRequest(r, i));
@@ -297,7 +282,7 @@ Result<Page<RequestRecord>> PostgresStore::ListRequestsByUser(std::string_view u
     if (out.items.size() > static_cast<size_t>(page.limit)) {
       out.items.pop_back();
       const RequestRecord& last = out.items.back();
-      out.next_cursor = fmt::format("{}:{}", ToMillis(last.created_at), last.id);
+      out.next_cursor = RequestCursorAfter(last);
     }
     return out;
   });

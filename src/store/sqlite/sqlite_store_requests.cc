@@ -1,8 +1,6 @@
 // SqliteStore: request records and the usage ledger.
 #include <fmt/format.h>
 
-#include <charconv>
-
 #include "store/sqlite/queue_table.h"
 #include "store/sqlite/sqlite_store.h"
 
@@ -58,19 +56,6 @@ Status ValidateRecord(const RequestRecord& r) {
     return InvalidArgument("token counts must be >= 0", "prompt_tokens");
   }
   return Status::Ok();
-}
-
-// Cursor of ListRequestsByUser: "<created_at ms>:<id>" of the last item of the previous page.
-Result<std::pair<int64_t, std::string>> ParseRequestCursor(std::string_view cursor) {
-  size_t colon = cursor.find(':');
-  int64_t ms = 0;
-  if (colon != std::string_view::npos) {
-    auto [p, ec] = std::from_chars(cursor.data(), cursor.data() + colon, ms);
-    if (ec == std::errc() && p == cursor.data() + colon) {
-      return std::make_pair(ms, std::string(cursor.substr(colon + 1)));
-    }
-  }
-  return InvalidArgument("invalid page cursor", "after");
 }
 
 // Whether request `id` exists (inside a write operation).
@@ -166,7 +151,7 @@ Result<RequestRecord> SqliteStore::GetRequest(std::string_view id) {
 Result<Page<RequestRecord>> SqliteStore::ListRequestsByUser(std::string_view user_id,
                                                             const PageRequest& page) {
   RETURN_IF_ERROR(ValidatePage(page));
-  std::pair<int64_t, std::string> after;
+  RequestCursor after;
   if (!page.cursor.empty()) {
     ASSIGN_OR_RETURN(after, ParseRequestCursor(page.cursor));
   }
@@ -177,7 +162,7 @@ Result<Page<RequestRecord>> SqliteStore::ListRequestsByUser(std::string_view use
   return db_->Read([&](Connection& c) -> Result<Page<RequestRecord>> {
     ASSIGN_OR_RETURN(Statement st, c.Prepare(sql));
     st.Bind(1, user_id).Bind(2, int64_t{page.limit} + 1);
-    if (!page.cursor.empty()) st.Bind(3, after.first).Bind(4, after.second);
+    if (!page.cursor.empty()) st.Bind(3, after.created_ms).Bind(4, after.id);
     Page<RequestRecord> out;
     while (true) {
       ASSIGN_OR_RETURN(bool row, st.Step());
@@ -188,7 +173,7 @@ Result<Page<RequestRecord>> SqliteStore::ListRequestsByUser(std::string_view use
     if (out.items.size() > static_cast<size_t>(page.limit)) {
       out.items.pop_back();
       const RequestRecord& last = out.items.back();
-      out.next_cursor = fmt::format("{}:{}", ToMillis(last.created_at), last.id);
+      out.next_cursor = RequestCursorAfter(last);
     }
     return out;
   });
