@@ -85,3 +85,26 @@ server_accepted() {
     awk '/^inferline_admissions_total\{result="(accepted|unmetered)"\}/ {n += $NF}
          END {printf "%d", n}'
 }
+
+# The plan "bench": every window limited (so that the quota ledger does its full work), none
+# reachable in a run.
+BENCH_PLANS='{bench: {requests_per_minute: 1000000000, tokens_per_minute: 1000000000000, requests_per_day: 1000000000, tokens_per_day: 1000000000000, requests_per_month: 1000000000, tokens_per_month: 1000000000000, max_concurrent: 1000000000}}'
+
+# `inferline serve` for the platform benches: start_serve <data dir> <port> <extra args...>.
+# Listens on 127.0.0.1:<port>, logs to <data dir>.log, appends its pid to PIDS and returns once
+# it accepts connections. Reads BIN, SERVER_THREADS (HTTP io threads) and ENGINE_THREADS.
+start_serve() {
+  local dir=$1 port=$2
+  shift 2
+  "$BIN" serve --host 127.0.0.1 --port "$port" --data-dir "$dir" --quota-plans "$BENCH_PLANS" \
+    --http-io-threads "$SERVER_THREADS" --http-access-log=false --log-level warn \
+    --engine-threads "$ENGINE_THREADS" --engine-max-slots 4 "$@" >"$dir.log" 2>&1 &
+  PIDS+=($!)
+  wait_for_port "$port"
+}
+
+# A new API key of the user "bench" on the plan "bench", printed: bench_key <data dir>.
+bench_key() {
+  "$BIN" keys create --user bench --plan bench --json --data-dir "$1" --quota-plans "$BENCH_PLANS" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])'
+}

@@ -79,11 +79,9 @@ PIDS+=($!)
 wait_for_port "$REDIS_PORT"
 
 ADMIN_KEY="sk-il-$(python3 -c 'import secrets,string; a=string.digits+string.ascii_letters; print("".join(secrets.choice(a) for _ in range(40)))')"
-# Every window limited (so that the Lua script does its full work), none reachable in the run.
-PLANS='{bench: {requests_per_minute: 1000000000, tokens_per_minute: 1000000000000, requests_per_day: 1000000000, tokens_per_day: 1000000000000, requests_per_month: 1000000000, tokens_per_month: 1000000000000, max_concurrent: 1000000000}}'
 COMMON=(--rabbitmq-url "$RABBITMQ_URL" --rabbitmq-queue-prefix bench. --rabbitmq-max-length 100000000
         --postgres-url "$POSTGRES_URL" --redis-url "redis://127.0.0.1:$REDIS_PORT"
-        --admin-key "$ADMIN_KEY" --quota-plans "$PLANS" --engine-threads "$ENGINE_THREADS"
+        --admin-key "$ADMIN_KEY" --quota-plans "$BENCH_PLANS" --engine-threads "$ENGINE_THREADS"
         --log-level warn)
 "$BIN" migrate "${COMMON[@]}" >"$TMP/migrate.log" 2>&1
 

@@ -31,23 +31,19 @@ for tool in wrk python3 curl; do
 done
 
 TMP="$(mktemp -d)"
-SERVER_PID=""
+PIDS=()
 cleanup() {
-  [[ -n "$SERVER_PID" ]] && kill "$SERVER_PID" 2>/dev/null || true
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   rm -rf "$TMP"
 }
 trap cleanup EXIT
 
-PLANS='{bench: {requests_per_minute: 1000000000, tokens_per_minute: 1000000000000, requests_per_day: 1000000000, tokens_per_day: 1000000000000, requests_per_month: 1000000000, tokens_per_month: 1000000000000, max_concurrent: 1000000000}}'
+ENGINE_THREADS=1
 PORT="$(free_port)"
-"$BIN" serve --host 127.0.0.1 --port "$PORT" --data-dir "$TMP/data" --quota-plans "$PLANS" \
-  --http-io-threads "$SERVER_THREADS" --http-access-log=false --log-level warn \
-  --engine-threads 1 --engine-max-slots 4 --worker-enabled=false >"$TMP/serve.log" 2>&1 &
-SERVER_PID=$!
-wait_for_port "$PORT"
-KEY="$("$BIN" keys create --user bench --plan bench --json --data-dir "$TMP/data" \
-  --quota-plans "$PLANS" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])')"
+start_serve "$TMP/data" "$PORT" --worker-enabled=false
+SERVER_PID="${PIDS[-1]}"
+KEY="$(bench_key "$TMP/data")"
 
 run_wrk() {  # <duration>
   INFERLINE_BENCH_KEY="$KEY" wrk -t2 -c"$CONNECTIONS" -d"$1" \

@@ -77,23 +77,7 @@ CONF
 PIDS+=($!)
 wait_for_port "$NGINX_PORT"
 
-# --- inferline serve. The bench user's plan has limits in every window (so the ledger does its
-# full work) that the run cannot reach.
-PLANS='{bench: {requests_per_minute: 1000000000, tokens_per_minute: 1000000000000, requests_per_day: 1000000000, tokens_per_day: 1000000000000, requests_per_month: 1000000000, tokens_per_month: 1000000000000, max_concurrent: 1000000000}}'
-start_serve() {  # <data dir> <port> <extra args...>
-  local dir=$1 port=$2
-  shift 2
-  "$BIN" serve --host 127.0.0.1 --port "$port" --data-dir "$dir" --quota-plans "$PLANS" \
-    --http-io-threads "$SERVER_THREADS" --http-access-log=false --log-level warn \
-    --engine-threads "$ENGINE_THREADS" --engine-max-slots 4 "$@" >"$dir.log" 2>&1 &
-  PIDS+=($!)
-  wait_for_port "$port"
-}
-bench_key() {  # <data dir>
-  "$BIN" keys create --user bench --plan bench --json --data-dir "$1" --quota-plans "$PLANS" |
-    python3 -c 'import json,sys; print(json.load(sys.stdin)["key"])'
-}
-
+# --- inferline serve (start_serve and bench_key: bench/lib.sh).
 ADMIT_PORT="$(free_port)"
 start_serve "$TMP/admit" "$ADMIT_PORT" --worker-enabled=false
 KEY="$(bench_key "$TMP/admit")"
